@@ -264,7 +264,9 @@ pub struct PublicKey {
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublicKey").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("PublicKey")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -342,16 +344,28 @@ impl PublicKey {
         };
         let alg = algorithm_for(kind, scheme).ok_or_else(|| KeyError::Unsupported(format!("{kind:?}")))?;
         // aws-lc-rs parses SPKI for EC/RSA; Ed25519 wants the raw 32-byte key.
-        let key_bytes: &[u8] = if kind == KeyKind::Ed25519 { spki.subject_public_key.raw_bytes() } else { der };
+        let key_bytes: &[u8] = if kind == KeyKind::Ed25519 {
+            spki.subject_public_key.raw_bytes()
+        } else {
+            der
+        };
         let default = ParsedPublicKey::new(alg, key_bytes).map_err(|e| KeyError::Malformed(e.to_string()))?;
-        Ok(PublicKey { kind, spki_der: der.to_vec(), default })
+        Ok(PublicKey {
+            kind,
+            spki_der: der.to_vec(),
+            default,
+        })
     }
 
     /// Parses a bare PKCS#1 `RSAPublicKey` (as some CT log keys are published).
     pub fn from_pkcs1_rsa_der(der: &[u8]) -> Result<Self, KeyError> {
         let spki = spki::SubjectPublicKeyInfoOwned {
-            algorithm: spki::AlgorithmIdentifierOwned { oid: OID_RSA, parameters: Some(der::asn1::Null.into()) },
-            subject_public_key: der::asn1::BitString::from_bytes(der).map_err(|e| KeyError::Malformed(e.to_string()))?,
+            algorithm: spki::AlgorithmIdentifierOwned {
+                oid: OID_RSA,
+                parameters: Some(der::asn1::Null.into()),
+            },
+            subject_public_key: der::asn1::BitString::from_bytes(der)
+                .map_err(|e| KeyError::Malformed(e.to_string()))?,
         };
         let spki_der = spki.to_der().map_err(|e| KeyError::Malformed(e.to_string()))?;
         PublicKey::from_spki_der(&spki_der)
@@ -361,7 +375,9 @@ impl PublicKey {
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         let (label, der) = pem_decode(pem).map_err(KeyError::Malformed)?;
         if label != "PUBLIC KEY" {
-            return Err(KeyError::Malformed(format!("expected a PEM PUBLIC KEY block, found {label:?}")));
+            return Err(KeyError::Malformed(format!(
+                "expected a PEM PUBLIC KEY block, found {label:?}"
+            )));
         }
         PublicKey::from_spki_der(&der)
     }
@@ -410,7 +426,9 @@ impl PublicKey {
             return self.verify(msg, sig);
         }
         let alg = algorithm_for(self.kind, scheme).ok_or(BadSignature)?;
-        UnparsedPublicKey::new(alg, self.unparsed_bytes()).verify(msg, sig).map_err(|_| BadSignature)
+        UnparsedPublicKey::new(alg, self.unparsed_bytes())
+            .verify(msg, sig)
+            .map_err(|_| BadSignature)
     }
 
     /// Verifies a signature over a digest computed elsewhere (ECDSA and RSA only: Ed25519 signs the
@@ -426,7 +444,9 @@ impl PublicKey {
             return self.default.verify_digest_sig(&d, sig).map_err(|_| BadSignature);
         }
         let alg = algorithm_for(self.kind, scheme).ok_or(BadSignature)?;
-        UnparsedPublicKey::new(alg, self.unparsed_bytes()).verify_digest(&d, sig).map_err(|_| BadSignature)
+        UnparsedPublicKey::new(alg, self.unparsed_bytes())
+            .verify_digest(&d, sig)
+            .map_err(|_| BadSignature)
     }
 }
 
@@ -468,7 +488,8 @@ mod tests {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
         let kp = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref()).unwrap();
-        let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(kp.public_key()).unwrap();
+        let spki =
+            aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(kp.public_key()).unwrap();
         let pk = PublicKey::from_spki_der(spki.as_ref()).unwrap();
         (kp, pk)
     }
@@ -476,8 +497,16 @@ mod tests {
     #[test]
     fn ecdsa_message_and_prehashed_paths_agree() {
         for (alg, kind, hash) in [
-            (&ECDSA_P256_SHA256_ASN1_SIGNING, KeyKind::EcdsaP256, HashAlgorithm::Sha256),
-            (&ECDSA_P384_SHA384_ASN1_SIGNING, KeyKind::EcdsaP384, HashAlgorithm::Sha384),
+            (
+                &ECDSA_P256_SHA256_ASN1_SIGNING,
+                KeyKind::EcdsaP256,
+                HashAlgorithm::Sha256,
+            ),
+            (
+                &ECDSA_P384_SHA384_ASN1_SIGNING,
+                KeyKind::EcdsaP384,
+                HashAlgorithm::Sha384,
+            ),
         ] {
             let (kp, pk) = ec_key(alg);
             assert_eq!(pk.kind(), kind);
@@ -486,7 +515,10 @@ mod tests {
             pk.verify(msg, sig.as_ref()).unwrap();
             pk.verify_prehashed(&hash.hash(msg), sig.as_ref()).unwrap();
             assert_eq!(pk.verify(b"certuS", sig.as_ref()), Err(BadSignature));
-            assert_eq!(pk.verify_prehashed(&hash.hash(b"certuS"), sig.as_ref()), Err(BadSignature));
+            assert_eq!(
+                pk.verify_prehashed(&hash.hash(b"certuS"), sig.as_ref()),
+                Err(BadSignature)
+            );
             let pem = pem_encode("PUBLIC KEY", pk.spki_der());
             assert_eq!(PublicKey::from_pem(&pem).unwrap(), pk);
         }
@@ -494,7 +526,8 @@ mod tests {
 
     #[test]
     fn digest_prefix_parsing() {
-        let d = Digest::parse_prefixed("sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf").unwrap();
+        let d =
+            Digest::parse_prefixed("sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf").unwrap();
         assert_eq!(d.algorithm(), HashAlgorithm::Sha256);
         assert!(Digest::parse_prefixed("sha256:abcd").is_none());
         assert!(Digest::parse_prefixed("md5:abcd").is_none());
@@ -503,7 +536,10 @@ mod tests {
 
     #[test]
     fn garbage_keys_are_rejected() {
-        assert!(matches!(PublicKey::from_spki_der(b"\x30\x03\x02\x01\x01"), Err(KeyError::Malformed(_))));
+        assert!(matches!(
+            PublicKey::from_spki_der(b"\x30\x03\x02\x01\x01"),
+            Err(KeyError::Malformed(_))
+        ));
         assert!(PublicKey::from_pem("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----").is_err());
     }
 }

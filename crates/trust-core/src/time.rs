@@ -137,7 +137,14 @@ impl UnixTime {
         let days = self.secs.div_euclid(86_400);
         let rem = self.secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        (y, m, d, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
+        (
+            y,
+            m,
+            d,
+            (rem / 3600) as u32,
+            ((rem % 3600) / 60) as u32,
+            (rem % 60) as u32,
+        )
     }
 }
 
@@ -209,14 +216,25 @@ mod tests {
 
     #[test]
     fn rejects_malformed_times() {
-        for bad in ["", "2024-03-19", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", "2024-03-19T17:26:26", "2024-03-19T17:26:26.Z", "2024-03-19T17:26:26Zx"] {
+        for bad in [
+            "",
+            "2024-03-19",
+            "2024-13-01T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "2024-03-19T17:26:26",
+            "2024-03-19T17:26:26.Z",
+            "2024-03-19T17:26:26Zx",
+        ] {
             assert!(UnixTime::parse_rfc3339(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn range_is_closed() {
-        let r = TimeRange { start: UnixTime::from_secs(10), end: Some(UnixTime::from_secs(20)) };
+        let r = TimeRange {
+            start: UnixTime::from_secs(10),
+            end: Some(UnixTime::from_secs(20)),
+        };
         assert!(r.contains(UnixTime::from_secs(10)) && r.contains(UnixTime::from_secs(20)));
         assert!(!r.contains(UnixTime::new(20, 1)) && !r.contains(UnixTime::from_secs(9)));
     }

@@ -68,7 +68,10 @@ impl TransparencyLog {
     /// trailing slash (`log2025-1.rekor.sigstore.dev`).
     pub fn origin(&self) -> &str {
         let s = self.base_url.as_str();
-        let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
+        let s = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .unwrap_or(s);
         s.trim_end_matches('/')
     }
 }
@@ -184,7 +187,10 @@ pub(crate) fn b64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
 }
 
 fn range(what: &str, r: Option<&RawRange>) -> Result<TimeRange, TrustRootError> {
-    let bad = |reason: String| TrustRootError::BadValidity { what: what.to_string(), reason };
+    let bad = |reason: String| TrustRootError::BadValidity {
+        what: what.to_string(),
+        reason,
+    };
     let r = r.ok_or_else(|| bad("missing".into()))?;
     let start = r.start.as_deref().ok_or_else(|| bad("missing start".into()))?;
     let start = UnixTime::parse_rfc3339(start).map_err(|e| bad(e.to_string()))?;
@@ -207,14 +213,23 @@ fn parse_log(kind: &str, i: usize, raw: RawLog) -> Result<TransparencyLog, Trust
     } else {
         PublicKey::from_spki_der(&bytes)
     }
-    .map_err(|source| TrustRootError::BadKey { what: what.clone(), source })?;
+    .map_err(|source| TrustRootError::BadKey {
+        what: what.clone(),
+        source,
+    })?;
     let hash_algorithm = match raw.hash_algorithm.as_deref() {
         None => HashAlgorithm::Sha256,
         Some(h) => HashAlgorithm::from_name(h).ok_or_else(|| malformed(format!("hashAlgorithm {h:?}")))?,
     };
     let log_id = b64(&raw.log_id.key_id).map_err(|e| malformed(format!("logId.keyId: {e}")))?;
     let valid_for = range(&what, raw.public_key.valid_for.as_ref())?;
-    Ok(TransparencyLog { base_url: raw.base_url, hash_algorithm, key, log_id, valid_for })
+    Ok(TransparencyLog {
+        base_url: raw.base_url,
+        hash_algorithm,
+        key,
+        log_id,
+        valid_for,
+    })
 }
 
 fn parse_ca(kind: &str, i: usize, raw: RawCa) -> Result<CertificateAuthority, TrustRootError> {
@@ -247,8 +262,18 @@ impl TrustedRoot {
                 return Err(TrustRootError::UnsupportedMediaType(mt.clone()));
             }
         }
-        let tlogs = raw.tlogs.into_iter().enumerate().map(|(i, l)| parse_log("tlogs", i, l)).collect::<Result<_, _>>()?;
-        let ctlogs = raw.ctlogs.into_iter().enumerate().map(|(i, l)| parse_log("ctlogs", i, l)).collect::<Result<_, _>>()?;
+        let tlogs = raw
+            .tlogs
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| parse_log("tlogs", i, l))
+            .collect::<Result<_, _>>()?;
+        let ctlogs = raw
+            .ctlogs
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| parse_log("ctlogs", i, l))
+            .collect::<Result<_, _>>()?;
         let certificate_authorities = raw
             .certificate_authorities
             .into_iter()
@@ -261,7 +286,12 @@ impl TrustedRoot {
             .enumerate()
             .map(|(i, c)| parse_ca("timestampAuthorities", i, c))
             .collect::<Result<_, _>>()?;
-        Ok(TrustedRoot { tlogs, ctlogs, certificate_authorities, timestamp_authorities })
+        Ok(TrustedRoot {
+            tlogs,
+            ctlogs,
+            certificate_authorities,
+            timestamp_authorities,
+        })
     }
 
     /// Transparency logs with this log id (there may be several key generations).
@@ -286,10 +316,15 @@ mod tests {
     #[test]
     fn parses_public_roots() {
         for which in ["production", "staging"] {
-            let root = TrustedRoot::from_json(&fixture(&format!("sigstore-trust-roots/{which}/trusted_root.json"))).unwrap();
+            let root =
+                TrustedRoot::from_json(&fixture(&format!("sigstore-trust-roots/{which}/trusted_root.json"))).unwrap();
             assert!(!root.tlogs.is_empty() && !root.ctlogs.is_empty() && !root.certificate_authorities.is_empty());
             // Rekor v1 log ids are the SHA-256 of the DER key (v2 logs derive theirs from the origin).
-            for l in root.tlogs.iter().filter(|l| l.key.kind() != crate::crypto::KeyKind::Ed25519) {
+            for l in root
+                .tlogs
+                .iter()
+                .filter(|l| l.key.kind() != crate::crypto::KeyKind::Ed25519)
+            {
                 assert_eq!(l.log_id, l.key.key_id(), "{}", l.base_url);
             }
         }
@@ -297,7 +332,8 @@ mod tests {
 
     #[test]
     fn missing_validity_start_is_rejected() {
-        let json = fixture("sigstore-conformance/bundle-verify/trust-root-tlog-missing-validity-start_fail/trusted_root.json");
+        let json =
+            fixture("sigstore-conformance/bundle-verify/trust-root-tlog-missing-validity-start_fail/trusted_root.json");
         let err = TrustedRoot::from_json(&json).unwrap_err();
         assert_eq!(err.code(), "trust_root.bad_validity", "{err}");
     }
@@ -305,6 +341,11 @@ mod tests {
     #[test]
     fn garbage_is_malformed() {
         assert_eq!(TrustedRoot::from_json(b"{").unwrap_err().code(), "trust_root.malformed");
-        assert_eq!(TrustedRoot::from_json(br#"{"mediaType":"text/plain"}"#).unwrap_err().code(), "trust_root.unsupported_media_type");
+        assert_eq!(
+            TrustedRoot::from_json(br#"{"mediaType":"text/plain"}"#)
+                .unwrap_err()
+                .code(),
+            "trust_root.unsupported_media_type"
+        );
     }
 }
