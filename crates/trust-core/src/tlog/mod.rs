@@ -260,3 +260,82 @@ mod tests {
         assert_eq!(codes.len(), samples.len());
     }
 }
+
+/// Rough timings of the hot paths (release build): `cargo test --release -p trust-core --lib
+/// tlog::perf -- --ignored --nocapture`.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod perf {
+    use super::testutil::*;
+    use super::*;
+    use std::time::Instant;
+
+    /// Best of five batches (the machine is shared).
+    fn time<T>(what: &str, n: u32, mut f: impl FnMut() -> T) {
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let t = Instant::now();
+            for _ in 0..n / 5 {
+                std::hint::black_box(f());
+            }
+            best = best.min(t.elapsed().as_secs_f64() * 1e6 / f64::from(n / 5));
+        }
+        println!("{what:<48} {best:>9.2} us");
+    }
+
+    #[test]
+    #[ignore = "timing report, run in release"]
+    fn hot_paths() {
+        for case in ["happy-path-v0.3", "rekor2-happy-path"] {
+            let c = Case::load(case);
+            let e = c.entry();
+            let log = c.log_for(&e);
+            let p = e.proof.as_ref().unwrap();
+            let env = p.checkpoint.as_deref().unwrap();
+            let leaf = c.leaf_der().unwrap();
+            let sig = b64(c.bundle["messageSignature"]["signature"].as_str().unwrap());
+            let digest = crate::crypto::HashAlgorithm::Sha256
+                .hash(&std::fs::read(fixture_path("sigstore-conformance/bundle-verify/a.txt")).unwrap());
+            let expected = ExpectedEntry::MessageSignature {
+                signature: &sig,
+                digest: &digest,
+                verifier_der: &leaf,
+                verifier_is_cert: true,
+            };
+            println!("== {case}");
+            time("leaf_hash(body)", 20_000, || leaf_hash(&e.body));
+            time("verify_inclusion", 20_000, || {
+                verify_inclusion(p.index, p.tree_size, &leaf_hash(&e.body), &p.hashes, &p.root)
+            });
+            time("Checkpoint::parse", 20_000, || Checkpoint::parse(env));
+            let cp = Checkpoint::parse(env).unwrap();
+            time("verify_checkpoint (signature)", 2_000, || {
+                verify_checkpoint(&cp, env, log)
+            });
+            time("check_entry_body", 20_000, || {
+                check_entry_body(&e.kind, &e.version, &e.body, &expected)
+            });
+            if let Some(set) = &e.set {
+                time("verify_set (signature)", 2_000, || {
+                    verify_set(set, &e.body_b64, e.integrated_time, &e.log_id, e.log_index, log)
+                });
+            }
+            let issuer = c
+                .root
+                .certificate_authorities
+                .iter()
+                .flat_map(|ca| ca.certificates.iter())
+                .find_map(|der| {
+                    use der::{Decode, Encode};
+                    let ca = x509_cert::Certificate::from_der(der).ok()?;
+                    let spki = ca.tbs_certificate.subject_public_key_info.to_der().ok()?;
+                    crate::sct::verify_embedded_scts(&leaf, &spki, &c.root.ctlogs).ok()?;
+                    Some(spki)
+                })
+                .unwrap();
+            time("verify_embedded_scts (signature)", 2_000, || {
+                crate::sct::verify_embedded_scts(&leaf, &issuer, &c.root.ctlogs)
+            });
+        }
+    }
+}

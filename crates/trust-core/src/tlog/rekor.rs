@@ -221,23 +221,73 @@ struct DsseV002<'a> {
 
 // ---- comparison helpers ----
 
-fn malformed(what: &str) -> TlogError {
+fn malformed(what: &'static str) -> TlogError {
     TlogError::BodyMalformed(format!("{what} is not valid base64"))
 }
 
-/// Whether standard base64 `enc` decodes to exactly `expected`, without allocating.
-fn b64_eq(enc: &[u8], expected: &[u8], what: &str) -> Result<bool, TlogError> {
-    const CHUNK: usize = 1024; // base64 characters, a multiple of 4
-    let mut buf = [0u8; CHUNK / 4 * 3];
-    let mut offset = 0usize;
-    let mut equal = true;
-    for chunk in enc.chunks(CHUNK) {
-        let n = STANDARD.decode_slice(chunk, &mut buf).map_err(|_| malformed(what))?;
-        let decoded = buf.get(..n).unwrap_or_default();
-        equal &= expected.get(offset..offset + n) == Some(decoded);
-        offset += n;
+/// Streaming comparison of standard base64 text (fed in any pieces) with expected bytes, without
+/// allocating: characters are gathered in a stack buffer and decoded a block at a time.
+struct B64Compare<'e> {
+    expected: &'e [u8],
+    offset: usize,
+    equal: bool,
+    buf: [u8; 1024],
+    fill: usize,
+    what: &'static str,
+}
+
+impl<'e> B64Compare<'e> {
+    fn new(expected: &'e [u8], what: &'static str) -> Self {
+        B64Compare {
+            expected,
+            offset: 0,
+            equal: true,
+            buf: [0; 1024],
+            fill: 0,
+            what,
+        }
     }
-    Ok(equal && offset == expected.len())
+
+    fn flush(&mut self) -> Result<(), TlogError> {
+        let mut out = [0u8; 768];
+        let chars = self.buf.get(..self.fill).unwrap_or_default();
+        let n = STANDARD
+            .decode_slice(chars, &mut out)
+            .map_err(|_| malformed(self.what))?;
+        let decoded = out.get(..n).unwrap_or_default();
+        self.equal &= self.expected.get(self.offset..self.offset + n) == Some(decoded);
+        self.offset += n;
+        self.fill = 0;
+        Ok(())
+    }
+
+    fn push(&mut self, mut chars: &[u8]) -> Result<(), TlogError> {
+        while !chars.is_empty() {
+            let room = self.buf.len() - self.fill;
+            let (now, later) = chars.split_at(room.min(chars.len()));
+            if let Some(dst) = self.buf.get_mut(self.fill..self.fill + now.len()) {
+                dst.copy_from_slice(now);
+            }
+            self.fill += now.len();
+            chars = later;
+            if self.fill == self.buf.len() {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<bool, TlogError> {
+        self.flush()?;
+        Ok(self.equal && self.offset == self.expected.len())
+    }
+}
+
+/// Whether standard base64 `enc` decodes to exactly `expected`, without allocating.
+fn b64_eq(enc: &[u8], expected: &[u8], what: &'static str) -> Result<bool, TlogError> {
+    let mut cmp = B64Compare::new(expected, what);
+    cmp.push(enc)?;
+    cmp.finish()
 }
 
 /// Whether the hex string `enc` (either case) is exactly `expected`.
@@ -257,7 +307,7 @@ fn digest_alg(name: &str) -> Result<HashAlgorithm, TlogError> {
 /// Rekor v1 verifiers: base64 of a PEM block. Matches when the block's label is the expected one
 /// (`CERTIFICATE` or `PUBLIC KEY`) and its DER is `expected_der`.
 fn pem_b64_eq(b64_pem: &str, expected_der: &[u8], is_cert: bool) -> Result<bool, TlogError> {
-    let mut pem = STANDARD.decode(b64_pem).map_err(|_| malformed("verifier"))?;
+    let pem = STANDARD.decode(b64_pem).map_err(|_| malformed("verifier"))?;
     let bad = || TlogError::BodyMalformed("verifier is not a single PEM block".into());
     let want_label: &[u8] = if is_cert { b"CERTIFICATE" } else { b"PUBLIC KEY" };
 
@@ -290,18 +340,17 @@ fn pem_b64_eq(b64_pem: &str, expected_der: &[u8], is_cert: bool) -> Result<bool,
     if label != want_label {
         return Ok(false);
     }
-    // Compact the base64 body in place (drop line breaks), then compare without another copy.
-    let mut w = body_start;
-    for r in body_start..body_end {
-        let b = pem.get(r).copied().unwrap_or(b'\n');
-        if !b.is_ascii_whitespace() {
-            if let Some(slot) = pem.get_mut(w) {
-                *slot = b;
-            }
-            w += 1;
-        }
+    let mut cmp = B64Compare::new(expected_der, "verifier PEM");
+    let mut rest = pem.get(body_start..body_end).unwrap_or_default();
+    // Fast path for the usual layout (64-character lines ending in "\n"): no byte scanning.
+    while let (Some(line), Some(b'\n')) = (rest.get(..64), rest.get(64)) {
+        cmp.push(line)?;
+        rest = rest.get(65..).unwrap_or_default();
     }
-    b64_eq(pem.get(body_start..w).unwrap_or_default(), expected_der, "verifier PEM")
+    for line in rest.split(|&b| b == b'\n') {
+        cmp.push(line.trim_ascii())?;
+    }
+    cmp.finish()
 }
 
 /// Rekor v2 verifiers: DER in `x509Certificate.rawBytes` or `publicKey.rawBytes`.

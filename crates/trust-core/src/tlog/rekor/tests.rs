@@ -176,6 +176,30 @@ fn hashedrekord_v001_fields_are_bound() {
             json!(base64::engine::general_purpose::STANDARD.encode("not pem"));
     });
     assert_eq!(r.unwrap_err().code(), "tlog.body_malformed");
+    // Other PEM layouts (76-character lines, CRLF, no final newline) hold the same certificate.
+    for (width, eol, tail) in [
+        (76usize, "\n", "\n"),
+        (64, "\r\n", "\r\n"),
+        (64, "\n", ""),
+        (20, "\n", "\n"),
+    ] {
+        let r = run_edited(case, |v| {
+            let pem = String::from_utf8(b64(v["spec"]["signature"]["publicKey"]["content"].as_str().unwrap())).unwrap();
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            let lines: Vec<&str> = body
+                .as_bytes()
+                .chunks(width)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            let rewrapped = format!(
+                "-----BEGIN CERTIFICATE-----{eol}{}{eol}-----END CERTIFICATE-----{tail}",
+                lines.join(eol)
+            );
+            v["spec"]["signature"]["publicKey"]["content"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(rewrapped));
+        });
+        assert_eq!(r, Ok(()), "width {width}, eol {eol:?}");
+    }
     // Two PEM blocks.
     let r = run_edited(case, |v| {
         let pem = b64(v["spec"]["signature"]["publicKey"]["content"].as_str().unwrap());
