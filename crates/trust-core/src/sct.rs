@@ -129,7 +129,7 @@ impl Header {
     fn new(tag: u8, len: usize) -> Header {
         let be = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
         let significant = be.iter().skip_while(|&&b| b == 0).count();
-        let (b0, b1, b2, b3) = (be[0], be[1], be[2], be[3]);
+        let [b0, b1, b2, b3] = be;
         match (len < 0x80, significant) {
             (true, _) => Header {
                 bytes: [tag, b3, 0, 0, 0, 0],
