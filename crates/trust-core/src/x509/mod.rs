@@ -484,28 +484,29 @@ impl Certificate {
         &self.sans
     }
 
-    /// The signer identity as Sigstore uses it: the first email SAN, else the first URI SAN, else
-    /// the first Fulcio `username` otherName SAN (OID 1.3.6.1.4.1.57264.1.7).
+    /// The signer identity as Sigstore uses it (same precedence as sigstore-go's
+    /// `SummarizeCertificate`): the first URI SAN, else the first email SAN, else the Fulcio
+    /// `username` otherName SAN (OID 1.3.6.1.4.1.57264.1.7). Fulcio issues exactly one of these.
     pub fn signer_identity(&self) -> Option<String> {
         let sans = &self.sans;
-        sans.iter()
-            .find_map(|s| match s {
+        let first = |pick: fn(&SubjectAltName) -> Option<&String>| sans.iter().find_map(pick);
+        first(|s| match s {
+            SubjectAltName::Uri(u) => Some(u),
+            _ => None,
+        })
+        .or_else(|| {
+            first(|s| match s {
                 SubjectAltName::Email(e) => Some(e),
                 _ => None,
             })
-            .or_else(|| {
-                sans.iter().find_map(|s| match s {
-                    SubjectAltName::Uri(u) => Some(u),
-                    _ => None,
-                })
+        })
+        .or_else(|| {
+            first(|s| match s {
+                SubjectAltName::OtherName { oid, value } if oid == extensions::FULCIO_USERNAME_OID => Some(value),
+                _ => None,
             })
-            .or_else(|| {
-                sans.iter().find_map(|s| match s {
-                    SubjectAltName::OtherName { oid, value } if oid == extensions::FULCIO_USERNAME_OID => Some(value),
-                    _ => None,
-                })
-            })
-            .cloned()
+        })
+        .cloned()
     }
 
     /// The decoded Fulcio extensions (all `None` for non-Fulcio certificates).

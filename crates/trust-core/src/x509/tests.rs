@@ -823,3 +823,80 @@ fn embedded_sct_verifies_over_precertificate_tbs() {
         assert!(log.key.verify_with(scheme, &bad, sig).is_err());
     }
 }
+
+#[test]
+fn subject_alternative_names_and_identity_precedence() {
+    let key = Key::new();
+    let username_oid = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
+    let other_name = tlv(
+        0xa0,
+        &[
+            tlv(0x06, username_oid.as_bytes()),
+            tlv(0xa0, &tlv(0x0c, b"octocat!github")),
+        ]
+        .concat(),
+    );
+    let email = tlv(0x81, b"a@example.com");
+    let uri = tlv(0x86, b"https://example.com/wf");
+    let ip = tlv(0x87, &[10, 0, 0, 1]);
+    let dns = tlv(0x82, b"example.com");
+    let cert = |names: &[&Vec<u8>]| {
+        let san = tlv(0x30, &names.iter().map(|n| n.as_slice()).collect::<Vec<_>>().concat());
+        make_cert(
+            "ca",
+            &key,
+            "ca",
+            &key.spki(),
+            (T0, T0 + 10),
+            &[ext("2.5.29.17", true, &san)],
+        )
+    };
+    let c = cert(&[&dns, &ip, &other_name, &email, &uri]);
+    assert_eq!(
+        c.subject_alternative_names(),
+        &[
+            SubjectAltName::Dns("example.com".into()),
+            SubjectAltName::IpAddress([10, 0, 0, 1].into()),
+            SubjectAltName::OtherName {
+                oid: "1.3.6.1.4.1.57264.1.7".into(),
+                value: "octocat!github".into()
+            },
+            SubjectAltName::Email("a@example.com".into()),
+            SubjectAltName::Uri("https://example.com/wf".into()),
+        ]
+    );
+    assert_eq!(c.signer_identity().as_deref(), Some("https://example.com/wf"));
+    assert_eq!(
+        cert(&[&other_name, &email]).signer_identity().as_deref(),
+        Some("a@example.com")
+    );
+    assert_eq!(
+        cert(&[&dns, &other_name]).signer_identity().as_deref(),
+        Some("octocat!github")
+    );
+    assert_eq!(cert(&[&dns, &ip]).signer_identity(), None);
+    // Self-issued and signed with its own key; not when the names differ or the key does.
+    assert!(c.is_self_signed());
+    let san = tlv(0x30, &uri);
+    let other_subject = make_cert(
+        "ca",
+        &key,
+        "",
+        &key.spki(),
+        (T0, T0 + 10),
+        &[ext("2.5.29.17", true, &san)],
+    );
+    assert!(!other_subject.is_self_signed());
+    assert!(!make_cert("ca", &Key::new(), "ca", &key.spki(), (T0, T0 + 10), &[]).is_self_signed());
+    // A non-ASCII IA5String is malformed.
+    let san = tlv(0x30, &tlv(0x81, "é@example.com".as_bytes()));
+    let der = make_der(
+        "ca",
+        &key,
+        "",
+        &key.spki(),
+        (T0, T0 + 10),
+        &[ext("2.5.29.17", true, &san)],
+    );
+    assert_eq!(Certificate::from_der(&der).unwrap_err().code(), "cert.malformed");
+}
