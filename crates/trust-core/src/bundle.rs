@@ -141,8 +141,6 @@ pub struct TlogEntry {
     pub inclusion_proof: Option<InclusionProof>,
     /// The canonicalized body, decoded.
     pub canonicalized_body: Vec<u8>,
-    /// The canonicalized body exactly as base64 in the bundle (the SET signs this string).
-    pub canonicalized_body_b64: String,
 }
 
 /// One DSSE signature.
@@ -435,6 +433,13 @@ impl Bundle {
                 SignerMaterial::Certificate { leaf, chain: certs }
             }
             (None, Some(cert), None) => {
+                if version < BundleVersion::V0_3 {
+                    return Err(BundleError::Invalid {
+                        field: "verificationMaterial.certificate",
+                        reason: "a single certificate needs bundle v0.3; earlier versions carry x509CertificateChain"
+                            .into(),
+                    });
+                }
                 let leaf = decode("verificationMaterial.certificate.rawBytes", &cert.raw_bytes)?;
                 if leaf.is_empty() {
                     return Err(BundleError::Missing("verificationMaterial.certificate.rawBytes"));
@@ -612,7 +617,6 @@ fn parse_tlog_entry(version: BundleVersion, e: RawTlogEntry<'_>) -> Result<TlogE
         signed_entry_timestamp,
         inclusion_proof,
         canonicalized_body: decode("tlogEntries.canonicalizedBody", body_b64)?,
-        canonicalized_body_b64: body_b64.to_string(),
     })
 }
 

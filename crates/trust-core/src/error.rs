@@ -12,7 +12,7 @@ use crate::sct::SctError;
 use crate::timestamp::TimestampError;
 use crate::tlog::TlogError;
 use crate::trust_root::TrustRootError;
-use crate::verifier::{IdentityError, SignatureError};
+use crate::verifier::{IdentityError, SignatureError, ThresholdError};
 use crate::x509::CertError;
 
 /// Which family an error belongs to.
@@ -58,6 +58,9 @@ pub enum Error {
     /// The signer is not the one the policy expects.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// Fewer verified log entries, timestamps or SCTs than required.
+    #[error(transparent)]
+    Threshold(#[from] ThresholdError),
 }
 
 impl Error {
@@ -74,6 +77,7 @@ impl Error {
             Error::Timestamp(e) => e.code(),
             Error::Signature(e) => e.code(),
             Error::Identity(e) => e.code(),
+            Error::Threshold(e) => e.code(),
         }
     }
 

@@ -161,6 +161,13 @@ impl fmt::Display for UnixTime {
     }
 }
 
+impl serde::Serialize for UnixTime {
+    /// Serialised as an RFC 3339 string in UTC.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }

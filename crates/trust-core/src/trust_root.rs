@@ -182,8 +182,15 @@ struct RawCert {
     raw_bytes: String,
 }
 
+/// Standard base64, ignoring line breaks as Go's and Python's decoders do (some bundles wrap long
+/// fields at 76 columns).
 pub(crate) fn b64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    base64::engine::general_purpose::STANDARD.decode(s)
+    let engine = &base64::engine::general_purpose::STANDARD;
+    if s.contains(['\n', '\r']) {
+        engine.decode(s.replace(['\n', '\r'], ""))
+    } else {
+        engine.decode(s)
+    }
 }
 
 fn range(what: &str, r: Option<&RawRange>) -> Result<TimeRange, TrustRootError> {
@@ -305,6 +312,14 @@ impl TrustedRoot {
     }
 }
 
+/// The Sigstore public-good trusted roots, embedded at build time (see `trust-roots/README.md`).
+pub mod embedded {
+    /// Production `trusted_root.json`.
+    pub const PRODUCTION: &[u8] = include_bytes!("../trust-roots/production/trusted_root.json");
+    /// Staging `trusted_root.json`.
+    pub const STAGING: &[u8] = include_bytes!("../trust-roots/staging/trusted_root.json");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +343,20 @@ mod tests {
                 assert_eq!(l.log_id, l.key.key_id(), "{}", l.base_url);
             }
         }
+    }
+
+    #[test]
+    fn embedded_roots_parse_and_match_fixtures() {
+        assert_eq!(
+            embedded::PRODUCTION,
+            fixture("sigstore-trust-roots/production/trusted_root.json").as_slice()
+        );
+        assert_eq!(
+            embedded::STAGING,
+            fixture("sigstore-trust-roots/staging/trusted_root.json").as_slice()
+        );
+        TrustedRoot::from_json(embedded::PRODUCTION).unwrap();
+        TrustedRoot::from_json(embedded::STAGING).unwrap();
     }
 
     #[test]

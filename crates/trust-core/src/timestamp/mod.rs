@@ -71,6 +71,9 @@ pub enum TimestampError {
     /// A trusted root timestamp authority's chain is unusable.
     #[error("trusted timestamp authorities: {0}")]
     InvalidTrustedTsa(CertError),
+    /// The timestamp lies after the verification time.
+    #[error("timestamp {0} is in the future")]
+    InFuture(String),
 }
 
 impl TimestampError {
@@ -78,6 +81,7 @@ impl TimestampError {
     pub fn code(&self) -> &'static str {
         match self {
             TimestampError::Malformed(_) => "timestamp.malformed",
+            TimestampError::InFuture(_) => "timestamp.in_future",
             TimestampError::NotGranted(_) => "timestamp.not_granted",
             TimestampError::UnsupportedAlgorithm(_) => "timestamp.unsupported_algorithm",
             TimestampError::MessageImprintMismatch => "timestamp.message_imprint_mismatch",

@@ -33,6 +33,12 @@ pub enum TlogError {
     /// The log's key was not valid at the time the entry claims.
     #[error("transparency log key not valid at the entry's integrated time")]
     OutsideLogValidity,
+    /// The entry's integrated time lies after the verification time.
+    #[error("integrated time {0} is in the future")]
+    IntegratedTimeInFuture(String),
+    /// The entry carries neither a signed entry timestamp nor an inclusion proof.
+    #[error("log entry has neither a signed entry timestamp nor an inclusion proof")]
+    MissingProof,
     /// The inclusion proof is structurally impossible (index beyond the tree, wrong number of hashes).
     #[error("malformed inclusion proof: {0}")]
     InclusionProofMalformed(&'static str),
@@ -95,6 +101,8 @@ impl TlogError {
             TlogError::Malformed(_) => "tlog.malformed",
             TlogError::UnknownLog => "tlog.unknown_log",
             TlogError::OutsideLogValidity => "tlog.outside_log_validity",
+            TlogError::IntegratedTimeInFuture(_) => "tlog.integrated_time_in_future",
+            TlogError::MissingProof => "tlog.missing_proof",
             TlogError::InclusionProofMalformed(_) => "tlog.inclusion_proof_malformed",
             TlogError::InclusionProofMismatch => "tlog.inclusion_proof_mismatch",
             TlogError::ConsistencyProofMalformed(_) => "tlog.consistency_proof_malformed",
