@@ -140,17 +140,14 @@ fn describe(v: &VerifiedBundle) -> String {
     };
     let mut out = format!("OK: {} signed by {signer}\n", v.artifact_digest);
     for e in &v.tlog_entries {
+        let proof = match (e.inclusion_proof_verified, e.checkpoint_verified) {
+            (true, true) => ", inclusion proof verified against a signed checkpoint",
+            (true, false) => ", inclusion proof verified (no checkpoint)",
+            _ => "",
+        };
         out.push_str(&format!(
-            "  logged: {} index {} ({} {}){}\n",
-            e.log_url,
-            e.log_index,
-            e.kind,
-            e.version,
-            if e.inclusion_proof_verified {
-                ", inclusion proof verified"
-            } else {
-                ""
-            }
+            "  logged: {} index {} ({} {}){proof}\n",
+            e.log_url, e.log_index, e.kind, e.version
         ));
     }
     for t in &v.verified_times {

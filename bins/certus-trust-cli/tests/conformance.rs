@@ -75,6 +75,96 @@ fn cases() -> Vec<Case> {
     out
 }
 
+/// Why each `_fail` case must fail, as trust-core's stable error code. Pinning the reason keeps a
+/// case from "passing" because an unrelated check happens to reject it first. Each was checked
+/// against the case's upstream README.
+const EXPECTED_FAILURES: &[(&str, &str)] = &[
+    ("bundle-empty-certificate-chain_fail", "bundle.missing_field"),
+    ("bundle-from-wrong-instance_fail", "tlog.unknown_log"),
+    ("bundle-invalid-base64-signature_fail", "bundle.invalid_base64"),
+    ("bundle-malformed-json_fail", "bundle.malformed"),
+    ("bundle-negative-log-index_fail", "bundle.invalid_field"),
+    ("bundle-unknown-version_fail", "bundle.unsupported_version"),
+    ("bundle-with-root-cert_fail", "bundle.invalid_field"),
+    ("checkpoint-bad-keyhint_fail", "tlog.checkpoint_no_matching_signature"),
+    ("checkpoint-wrong-roothash_fail", "tlog.checkpoint_root_mismatch"),
+    ("dsse-invalid-sig_fail", "signature.dsse_invalid"),
+    ("dsse-mismatch-envelope_fail", "tlog.body_mismatch"),
+    ("dsse-mismatch-sig_fail", "tlog.body_mismatch"),
+    ("inclusion-proof-corrupted-hash_fail", "tlog.inclusion_proof_mismatch"),
+    ("incorrect-public-key_fail", "tlog.body_mismatch"),
+    // README: the integrated time is not within the signing certificate's validity.
+    ("integrated-time-in-future_fail", "cert.expired_at_signing_time"),
+    ("intoto-expired-certificate_fail", "cert.not_yet_valid_at_signing_time"),
+    ("intoto-log-entry-mismatch_fail", "tlog.body_mismatch"),
+    ("intoto-missing-inclusion-proof_fail", "bundle.missing_field"),
+    (
+        "intoto-set-outside-signing-cert-validity_fail",
+        "cert.expired_at_signing_time",
+    ),
+    (
+        "intoto-tsa-timestamp-outside-cert-validity_fail",
+        "cert.expired_at_signing_time",
+    ),
+    ("invalid-checkpoint-signature_fail", "tlog.checkpoint_signature_invalid"),
+    ("invalid-ct-key_fail", "sct.unknown_log"),
+    // A v0.2 bundle whose (stale) proof also lacks the checkpoint that v0.2 makes mandatory: we
+    // refuse to check a proof against an unsigned root. The Merkle check itself is pinned by
+    // inclusion-proof-corrupted-hash_fail and the tamper tests.
+    ("invalid-inclusion-proof_fail", "bundle.missing_field"),
+    ("managed-key-no-key_fail", "signer.kind_mismatch"),
+    // The case's key.pub is not valid PEM upstream either.
+    ("managed-key-wrong-key_fail", "key.malformed"),
+    ("message-digest-mismatch_fail", "signature.digest_mismatch"),
+    (
+        "rekor2-checkpoint-missing-log-signature_fail",
+        "tlog.checkpoint_malformed",
+    ),
+    ("rekor2-checkpoint-missing-origin_fail", "tlog.checkpoint_malformed"),
+    ("rekor2-checkpoint-missing-root-hash_fail", "tlog.checkpoint_malformed"),
+    ("rekor2-checkpoint-missing-size_fail", "tlog.checkpoint_malformed"),
+    (
+        "rekor2-checkpoint-no-matching-signature_fail",
+        "tlog.checkpoint_origin_mismatch",
+    ),
+    ("rekor2-dsse-invalid-sig_fail", "signature.dsse_invalid"),
+    ("rekor2-dsse-mismatch-envelope_fail", "tlog.body_mismatch"),
+    ("rekor2-dsse-mismatch-sig_fail", "tlog.body_mismatch"),
+    ("rekor2-no-inclusion-proof_fail", "bundle.missing_field"),
+    ("rekor2-no-timestamp_fail", "threshold.observer_timestamps"),
+    (
+        "rekor2-timestamp-outside-trust-root-tsa-validity_fail",
+        "timestamp.outside_tsa_validity",
+    ),
+    (
+        "rekor2-timestamp-outside-tsa-cert-validity_fail",
+        "timestamp.outside_tsa_cert_validity",
+    ),
+    (
+        "rekor2-timestamp-payload-mismatch_fail",
+        "timestamp.message_imprint_mismatch",
+    ),
+    (
+        "rekor2-timestamp-untrusted-tsa-with-embedded-cert_fail",
+        "timestamp.untrusted_tsa",
+    ),
+    (
+        "rekor2-timestamp-untrusted-tsa-without-embedded-cert_fail",
+        "timestamp.untrusted_tsa",
+    ),
+    (
+        "rekor2-timestamp-with-incorrect-time_fail",
+        "cert.expired_at_signing_time",
+    ),
+    ("set-invalid-signature_fail", "tlog.set_invalid"),
+    ("signature-mismatch_fail", "signature.invalid"),
+    ("trust-root-tlog-missing-validity-start_fail", "trust_root.bad_validity"),
+    ("wrong-hashedrekord-artifact_fail", "tlog.body_mismatch"),
+    ("wrong-hashedrekord-cert-and-sig_fail", "tlog.body_mismatch"),
+    ("wrong-hashedrekord-entry_fail", "tlog.body_mismatch"),
+    ("wrong-material_fail", "signature.digest_mismatch"),
+];
+
 fn digest_arg(c: &Case) -> String {
     let bytes = std::fs::read(&c.artifact).unwrap();
     HashAlgorithm::Sha256.hash(&bytes).to_string()
@@ -168,6 +258,37 @@ fn run_all(label: &str, verify: fn(&Case, bool) -> Result<(), String>) {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+#[test]
+fn conformance_failures_have_the_expected_reason() {
+    let cases = cases();
+    let failing: Vec<&Case> = cases.iter().filter(|c| !c.should_pass).collect();
+    assert_eq!(
+        EXPECTED_FAILURES.len(),
+        failing.len(),
+        "one expected reason per _fail case"
+    );
+    let mut wrong = Vec::new();
+    for c in failing {
+        let expected = EXPECTED_FAILURES
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .map(|(_, code)| *code);
+        for by_digest in [false, true] {
+            // verify_lib reports "code: message"; compare the code.
+            let got = verify_lib(c, by_digest)
+                .err()
+                .map(|e| e.split(':').next().unwrap_or_default().to_string());
+            if got.as_deref() != expected {
+                wrong.push(format!(
+                    "{} [digest={by_digest}]: expected {expected:?}, got {got:?}",
+                    c.name
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]

@@ -118,8 +118,9 @@ pub struct InclusionProof {
     pub tree_size: u64,
     /// Sibling hashes, leaf to root.
     pub hashes: Vec<[u8; 32]>,
-    /// The signed-note checkpoint envelope.
-    pub checkpoint: String,
+    /// The signed-note checkpoint envelope (required since v0.2; v0.1 proofs may lack one, the SET
+    /// then being the log's only signed statement).
+    pub checkpoint: Option<String>,
 }
 
 /// One transparency log entry as carried in the bundle.
@@ -580,9 +581,15 @@ fn parse_tlog_entry(version: BundleVersion, e: RawTlogEntry<'_>) -> Result<TlogE
     };
     let inclusion_proof = match e.inclusion_proof {
         Some(p) => {
-            let checkpoint = p
-                .checkpoint
-                .ok_or(BundleError::Missing("tlogEntries.inclusionProof.checkpoint"))?;
+            let checkpoint = match p.checkpoint {
+                Some(c) => Some(required("tlogEntries.inclusionProof.checkpoint.envelope", &c.envelope)?.to_string()),
+                None if version == BundleVersion::V0_1 => None,
+                None => {
+                    return Err(BundleError::Missing(
+                        "tlogEntries.inclusionProof.checkpoint (required since v0.2)",
+                    ))
+                }
+            };
             Some(InclusionProof {
                 log_index: non_negative("tlogEntries.inclusionProof.logIndex", p.log_index)?,
                 root_hash: hash32("tlogEntries.inclusionProof.rootHash", &p.root_hash)?,
@@ -592,8 +599,7 @@ fn parse_tlog_entry(version: BundleVersion, e: RawTlogEntry<'_>) -> Result<TlogE
                     .iter()
                     .map(|h| hash32("tlogEntries.inclusionProof.hashes", h))
                     .collect::<Result<_, _>>()?,
-                checkpoint: required("tlogEntries.inclusionProof.checkpoint.envelope", &checkpoint.envelope)?
-                    .to_string(),
+                checkpoint,
             })
         }
         None => None,

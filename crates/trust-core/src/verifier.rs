@@ -281,8 +281,10 @@ pub struct VerifiedTlogEntry {
     pub version: String,
     /// Integrated time backed by a verified SET, if the entry has one.
     pub integrated_time: Option<UnixTime>,
-    /// Whether an inclusion proof to a signed checkpoint was verified.
+    /// Whether an inclusion proof was verified.
     pub inclusion_proof_verified: bool,
+    /// Whether that proof's root is vouched for by a verified, signed checkpoint.
+    pub checkpoint_verified: bool,
 }
 
 /// The verified signer.
@@ -554,20 +556,29 @@ impl Verifier {
             integrated_time = Some(t);
         }
 
-        let inclusion_proof_verified = match &entry.inclusion_proof {
-            Some(p) => {
-                tlog::verify_inclusion_with_checkpoint(
-                    &entry.canonicalized_body,
-                    p.log_index,
-                    p.tree_size,
-                    &p.root_hash,
-                    &p.hashes,
-                    &p.checkpoint,
-                    log,
-                )?;
-                true
-            }
-            None if integrated_time.is_some() => false,
+        let (inclusion_proof_verified, checkpoint_verified) = match &entry.inclusion_proof {
+            Some(p) => match &p.checkpoint {
+                Some(envelope) => {
+                    tlog::verify_inclusion_with_checkpoint(
+                        &entry.canonicalized_body,
+                        p.log_index,
+                        p.tree_size,
+                        &p.root_hash,
+                        &p.hashes,
+                        envelope,
+                        log,
+                    )?;
+                    (true, true)
+                }
+                // v0.1 only (the bundle parser enforces it): the proof is checked against its own,
+                // unsigned root hash; the SET checked above is the log's signed promise.
+                None => {
+                    let leaf = tlog::leaf_hash(&entry.canonicalized_body);
+                    tlog::verify_inclusion(p.log_index, p.tree_size, &leaf, &p.hashes, &p.root_hash)?;
+                    (true, false)
+                }
+            },
+            None if integrated_time.is_some() => (false, false),
             None => return Err(TlogError::MissingProof.into()),
         };
 
@@ -579,6 +590,7 @@ impl Verifier {
             version: entry.version.clone(),
             integrated_time,
             inclusion_proof_verified,
+            checkpoint_verified,
         })
     }
 
