@@ -629,7 +629,7 @@ impl Verifier {
         }
 
         let verified_scts = if self.config.min_scts > 0 {
-            let n = sct::verify_embedded_scts(leaf.der(), chain.issuer.public_key().spki_der(), &self.root.ctlogs)?;
+            let n = sct::verify_embedded_scts(leaf, chain.issuer.public_key().spki_der(), &self.root.ctlogs)?;
             if n < self.config.min_scts {
                 return Err(ThresholdError::Scts {
                     required: self.config.min_scts,

@@ -6,38 +6,30 @@ use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, RSA_PKCS1_SHA256};
 use der::{Decode, Encode};
-use x509_cert::Certificate;
 
 const SCT_OID: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
 /// The leaf of a case and the SPKI of its issuer (found among the trusted root's CA certificates).
-fn leaf_and_issuer(c: &Case) -> (Vec<u8>, Vec<u8>) {
-    let leaf = c.leaf_der().unwrap();
-    let cert = Certificate::from_der(&leaf).unwrap();
+fn leaf_and_issuer(c: &Case) -> (Certificate, Vec<u8>) {
+    let leaf = Certificate::from_der(&c.leaf_der().unwrap()).unwrap();
     let issuer = c
         .root
         .certificate_authorities
         .iter()
         .flat_map(|ca| ca.certificates.iter())
         .map(|der| Certificate::from_der(der).unwrap())
-        .find(|ca| ca.tbs_certificate.subject == cert.tbs_certificate.issuer)
+        .find(|ca| ca.subject_der() == leaf.issuer_der())
         .unwrap_or_else(|| panic!("{}: issuer not in the trusted root", c.name));
-    (leaf, issuer.tbs_certificate.subject_public_key_info.to_der().unwrap())
-}
-
-fn precert_tbs(p: &Precert<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
-    p.feed_tbs(&mut |b| out.extend_from_slice(b));
-    out
+    (leaf, issuer.public_key().spki_der().to_vec())
 }
 
 /// The leaf with its SCT-list extension value replaced by `list` (a TLS SignedCertificateTimestampList).
-fn with_sct_list(leaf: &[u8], list: &[u8]) -> Vec<u8> {
-    let mut cert = Certificate::from_der(leaf).unwrap();
+fn with_sct_list(leaf: &Certificate, list: &[u8]) -> Certificate {
+    let mut cert = x509_cert::Certificate::from_der(leaf.der()).unwrap();
     let exts = cert.tbs_certificate.extensions.as_mut().unwrap();
     let ext = exts.iter_mut().find(|e| e.extn_id == SCT_OID).unwrap();
     ext.extn_value = der::asn1::OctetString::new(der::asn1::OctetString::new(list).unwrap().to_der().unwrap()).unwrap();
-    cert.to_der().unwrap()
+    Certificate::from_der(&cert.to_der().unwrap()).unwrap()
 }
 
 fn tls_list(scts: &[Vec<u8>]) -> Vec<u8> {
@@ -87,9 +79,8 @@ impl RawSct {
 }
 
 /// The SCTs embedded in a leaf.
-fn embedded(leaf: &[u8]) -> Vec<RawSct> {
-    let p = Precert::parse(leaf).unwrap();
-    let mut list = Reader(p.sct_list);
+fn embedded(leaf: &Certificate) -> Vec<RawSct> {
+    let mut list = Reader(leaf.embedded_scts().unwrap());
     let mut scts = Reader(list.vec16().unwrap());
     let mut out = Vec::new();
     while !scts.0.is_empty() {
@@ -107,10 +98,10 @@ fn embedded(leaf: &[u8]) -> Vec<RawSct> {
     out
 }
 
-fn signed_data(leaf: &[u8], issuer_spki: &[u8], sct: &RawSct) -> Vec<u8> {
-    let p = Precert::parse(leaf).unwrap();
+fn signed_data(leaf: &Certificate, issuer_spki: &[u8], sct: &RawSct) -> Vec<u8> {
+    let tbs = leaf.precertificate_tbs_der().unwrap();
     let mut out = Vec::new();
-    feed_signed_data(&p, &sha256(issuer_spki), &sct.as_sct(), &mut |b| {
+    feed_signed_data(&tbs, &sha256(issuer_spki), &sct.as_sct(), &mut |b| {
         out.extend_from_slice(b)
     });
     out
@@ -171,7 +162,7 @@ fn untrusted_ct_logs_are_rejected() {
     let c = Case::load("invalid-ct-key_fail");
     let prod = Case::load("happy-path-v0.1");
     let (leaf, issuer) = leaf_and_issuer(&prod);
-    assert_eq!(c.leaf_der().unwrap(), leaf);
+    assert_eq!(c.leaf_der().unwrap(), leaf.der());
     assert_eq!(
         verify_embedded_scts(&leaf, &issuer, &c.root.ctlogs),
         Err(SctError::UnknownLog)
@@ -188,26 +179,6 @@ fn untrusted_ct_logs_are_rejected() {
         Err(SctError::UnknownLog)
     );
     assert_eq!(verify_embedded_scts(&leaf, &issuer, &[]), Err(SctError::UnknownLog));
-}
-
-#[test]
-fn precert_splice_matches_a_der_reencoding() {
-    for case in [
-        "happy-path-v0.1",
-        "rekor2-happy-path",
-        "bundle-with-sct-with-extensions",
-        "happy-path-intoto-in-dsse-v3",
-    ] {
-        let c = Case::load(case);
-        let leaf = c.leaf_der().unwrap();
-        let mut cert = Certificate::from_der(&leaf).unwrap();
-        let exts = cert.tbs_certificate.extensions.take().unwrap();
-        cert.tbs_certificate.extensions = Some(exts.into_iter().filter(|e| e.extn_id != SCT_OID).collect());
-        let want = cert.tbs_certificate.to_der().unwrap();
-        let p = Precert::parse(&leaf).unwrap();
-        assert_eq!(precert_tbs(&p), want, "{case}");
-        assert_eq!(p.tbs_len, want.len());
-    }
 }
 
 #[test]
@@ -244,14 +215,14 @@ fn signed_fields_are_bound() {
         Err(SctError::InvalidSignature)
     );
     // Any other byte of the TBS too (here: the serial number).
-    let mut cert = Certificate::from_der(&leaf).unwrap();
+    let mut cert = x509_cert::Certificate::from_der(leaf.der()).unwrap();
     let serial = cert.tbs_certificate.serial_number.as_bytes().to_vec();
     let mut s2 = serial.clone();
     let last = s2.len() - 1;
     s2[last] ^= 1;
     cert.tbs_certificate.serial_number = x509_cert::serial_number::SerialNumber::new(&s2).unwrap();
     assert_eq!(
-        verify_embedded_scts(&cert.to_der().unwrap(), &issuer, logs),
+        verify_embedded_scts(&Certificate::from_der(&cert.to_der().unwrap()).unwrap(), &issuer, logs),
         Err(SctError::InvalidSignature)
     );
     // Outside the log key's validity (closed interval: the exact end still verifies).
@@ -378,21 +349,24 @@ fn malformed_material_is_reported_not_panicked_on() {
     let c = Case::load("happy-path-v0.3");
     let (leaf, issuer) = leaf_and_issuer(&c);
     let logs = &c.root.ctlogs;
-    // Every truncation of the leaf.
-    for n in 0..leaf.len() {
-        let r = verify_embedded_scts(&leaf[..n], &issuer, logs);
-        assert!(
-            matches!(r, Err(SctError::Malformed(_) | SctError::Missing)),
-            "{n}: {r:?}"
-        );
+    // A malformed leaf never reaches SCT verification: the certificate parser rejects every
+    // truncation, trailing data and garbage.
+    let der = leaf.der();
+    for n in 0..der.len() {
+        assert!(Certificate::from_der(&der[..n]).is_err(), "{n}");
     }
-    // Trailing data.
-    let mut long = leaf.clone();
-    long.push(0);
-    assert_eq!(
-        verify_embedded_scts(&long, &issuer, logs).unwrap_err().code(),
-        "sct.malformed"
-    );
+    let long = [der, &[0u8][..]].concat();
+    assert_eq!(Certificate::from_der(&long).unwrap_err().code(), "cert.malformed");
+    for g in [
+        &b""[..],
+        b"\x30",
+        b"\x30\x80",
+        b"\x30\x81\x05abcde",
+        b"\x1f\x00",
+        b"\x30\x85\x00\x00\x00\x00\x01",
+    ] {
+        assert_eq!(Certificate::from_der(g).unwrap_err().code(), "cert.malformed", "{g:?}");
+    }
     // Broken TLS lists.
     let one = embedded(&leaf).into_iter().next().unwrap().encode();
     let good = tls_list(std::slice::from_ref(&one));
@@ -414,37 +388,7 @@ fn malformed_material_is_reported_not_panicked_on() {
         Err(SctError::Missing)
     );
     // A certificate without the extension (the issuing CA's).
-    let ca = &c.root.certificate_authorities[0].certificates[0];
-    assert_eq!(verify_embedded_scts(ca, &issuer, logs), Err(SctError::Missing));
+    let ca = Certificate::from_der(&c.root.certificate_authorities[0].certificates[0]).unwrap();
+    assert_eq!(verify_embedded_scts(&ca, &issuer, logs), Err(SctError::Missing));
     assert_eq!(SctError::Missing.code(), "sct.missing");
-    // Garbage.
-    for g in [
-        &b""[..],
-        b"\x30",
-        b"\x30\x80",
-        b"\x30\x81\x05abcde",
-        b"\x1f\x00",
-        b"\x30\x85\x00\x00\x00\x00\x01",
-    ] {
-        assert_eq!(
-            verify_embedded_scts(g, &issuer, logs).unwrap_err().code(),
-            "sct.malformed",
-            "{g:?}"
-        );
-    }
-}
-
-#[test]
-fn der_headers_are_minimal() {
-    for (len, want) in [
-        (0usize, vec![0x30, 0]),
-        (0x7F, vec![0x30, 0x7F]),
-        (0x80, vec![0x30, 0x81, 0x80]),
-        (0xFF, vec![0x30, 0x81, 0xFF]),
-        (0x100, vec![0x30, 0x82, 0x01, 0x00]),
-        (0x10000, vec![0x30, 0x83, 0x01, 0x00, 0x00]),
-        (0x1000000, vec![0x30, 0x84, 0x01, 0x00, 0x00, 0x00]),
-    ] {
-        assert_eq!(Header::new(0x30, len).as_slice(), &want[..], "{len}");
-    }
 }

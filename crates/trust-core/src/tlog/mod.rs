@@ -328,15 +328,15 @@ mod perf {
                     verify_set(set, &e.body_b64, e.integrated_time, &e.log_id, e.log_index, log)
                 });
             }
+            let leaf = crate::x509::Certificate::from_der(&leaf).unwrap();
             let issuer = c
                 .root
                 .certificate_authorities
                 .iter()
                 .flat_map(|ca| ca.certificates.iter())
                 .find_map(|der| {
-                    use der::{Decode, Encode};
-                    let ca = x509_cert::Certificate::from_der(der).ok()?;
-                    let spki = ca.tbs_certificate.subject_public_key_info.to_der().ok()?;
+                    let ca = crate::x509::Certificate::from_der(der).ok()?;
+                    let spki = ca.public_key().spki_der().to_vec();
                     crate::sct::verify_embedded_scts(&leaf, &spki, &c.root.ctlogs).ok()?;
                     Some(spki)
                 })

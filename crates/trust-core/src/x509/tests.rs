@@ -194,6 +194,98 @@ fn embedded_scts_and_precertificate_tbs() {
     assert_eq!(parsed.raw.len(), pre.len());
 }
 
+/// `precertificate_tbs_der` equals an independent DER re-encoding (x509-cert) of the TBS without
+/// the SCT-list extension, for every fixture leaf that carries SCTs.
+#[test]
+fn precertificate_tbs_matches_a_der_reencoding() {
+    let mut compared = 0;
+    for case in cases() {
+        let Some(c) = leaf_der(&case).and_then(|der| Certificate::from_der(&der).ok()) else {
+            continue;
+        };
+        let Some(pre) = c.precertificate_tbs_der() else {
+            assert!(c.embedded_scts().is_none(), "{case}");
+            continue;
+        };
+        let mut cert = <x509_cert::Certificate as der::Decode>::from_der(c.der()).unwrap();
+        let exts: Vec<_> = cert.tbs_certificate.extensions.take().unwrap_or_default();
+        let kept: Vec<_> = exts.into_iter().filter(|e| e.extn_id != OID_SCT_LIST).collect();
+        cert.tbs_certificate.extensions = Some(kept).filter(|k| !k.is_empty());
+        assert_eq!(pre, der::Encode::to_der(&cert.tbs_certificate).unwrap(), "{case}");
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} fixture leaves with SCTs");
+}
+
+/// An SCT-list extension holding one fake SCT of `n` bytes.
+fn sct_ext(critical: bool, n: usize) -> Vec<u8> {
+    let mut list = ((n + 2) as u16).to_be_bytes().to_vec();
+    list.extend_from_slice(&(n as u16).to_be_bytes());
+    list.extend(std::iter::repeat_n(0x5a, n));
+    ext("1.3.6.1.4.1.11129.2.4.2", critical, &tlv(0x04, &list))
+}
+
+/// The precertificate TBS of synthetic leaves is the TBS of the same leaf issued without the SCT
+/// list: when it is the only extension (the `[3]` field is dropped, not left empty), when it is
+/// critical, and whatever the length forms of the TBS, `[3]` and extensions headers become.
+#[test]
+fn precertificate_tbs_of_synthetic_leaves() {
+    let (key, spki) = (Key::new(), Key::new().spki());
+    let issue = |exts: &[Vec<u8>]| Certificate::from_der(&make_der("inter", &key, "", &spki, (T0, T0 + 100), exts));
+    let check = |exts: &[Vec<u8>], sct_at: usize, sct: Vec<u8>| {
+        let mut with = exts.to_vec();
+        with.insert(sct_at, sct);
+        let (c, without) = (issue(&with).unwrap(), issue(exts).unwrap());
+        assert!(c.embedded_scts().is_some());
+        let pre = c.precertificate_tbs_der().unwrap();
+        assert_eq!(pre, without.tbs_der(), "{} extension(s), SCT at {sct_at}", exts.len());
+        assert!(without.embedded_scts().is_none() && without.precertificate_tbs_der().is_none());
+    };
+    // The SCT list is the only extension.
+    check(&[], 0, sct_ext(false, 100));
+    check(&[], 0, sct_ext(true, 300));
+    // Padding sizes around every short/long and one/two/three-octet length boundary.
+    let sizes = (0..300).chain((65_300..65_600).step_by(7));
+    for (i, pad) in sizes.enumerate() {
+        let others = vec![ext("2.5.29.37", false, EKU_CODE), ext("1.2.3.4", false, &vec![7; pad])];
+        check(&others, i % 3, sct_ext(i % 2 == 0, 40 + i % 200));
+    }
+}
+
+/// A leaf with a non-minimal DER length never gets as far as a precertificate: the parser rejects it.
+#[test]
+fn non_minimal_lengths_are_rejected_before_splicing() {
+    let (key, spki) = (Key::new(), Key::new().spki());
+    let issue = |sct: Vec<u8>| {
+        let exts = [leaf_exts(), vec![sct]].concat();
+        Certificate::from_der(&make_der("inter", &key, "", &spki, (T0, T0 + 100), &exts))
+    };
+    let good = sct_ext(false, 20);
+    // The same SCT extension with its outer length in the long form (0x81 for a length < 0x80).
+    let bad = [&[0x30, 0x81][..], &good[1..]].concat();
+    assert_eq!(issue(bad).unwrap_err().code(), "cert.malformed");
+    assert!(issue(good).unwrap().precertificate_tbs_der().is_some());
+}
+
+#[test]
+fn der_lengths_are_minimal() {
+    for (len, want) in [
+        (0usize, vec![0]),
+        (0x7f, vec![0x7f]),
+        (0x80, vec![0x81, 0x80]),
+        (0xff, vec![0x81, 0xff]),
+        (0x100, vec![0x82, 0x01, 0x00]),
+        (0xffff, vec![0x82, 0xff, 0xff]),
+        (0x1_0000, vec![0x83, 0x01, 0x00, 0x00]),
+        (0x100_0000, vec![0x84, 0x01, 0x00, 0x00, 0x00]),
+    ] {
+        let mut out = Vec::new();
+        push_len(&mut out, len);
+        assert_eq!(out, want, "{len}");
+        assert_eq!(len_octets(len), want.len(), "{len}");
+    }
+}
+
 #[test]
 fn chain_verifies_against_production_inside_validity() {
     let pool = CertificatePool::new(&named_root("production").certificate_authorities).unwrap();
