@@ -6,6 +6,12 @@
 //! be rejected, every other case must verify. Cases without their own `trusted_root.json` use the
 //! production root; if that cannot be loaded the whole test fails.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is a test failure"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use trust_core::crypto::{Digest, HashAlgorithm, PublicKey};

@@ -298,8 +298,8 @@ pub enum VerifiedSigner {
         identity: String,
         /// The OIDC issuer.
         issuer: Option<String>,
-        /// Every Fulcio extension.
-        extensions: FulcioExtensions,
+        /// Every Fulcio extension (boxed: it is large next to the key variant).
+        extensions: Box<FulcioExtensions>,
         /// Certificate validity start.
         not_before: UnixTime,
         /// Certificate validity end.
@@ -643,7 +643,7 @@ impl Verifier {
         };
 
         let identity = leaf.signer_identity().ok_or(IdentityError::MissingIdentity)?;
-        let extensions = leaf.fulcio().clone();
+        let extensions = Box::new(leaf.fulcio().clone());
         if let SignerExpectation::Identities(ids) = expectation {
             let issuer = extensions.issuer.as_deref().unwrap_or("");
             if !ids.iter().any(|id| id.san.is_match(&identity)) {

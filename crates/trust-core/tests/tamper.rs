@@ -2,6 +2,12 @@
 //! specific error code. Each baseline is first shown to verify, so every failure below is caused
 //! by the one change.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is a test failure"
+)]
+
 use base64::Engine;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -94,7 +100,7 @@ fn edit_b64(v: &mut Value, f: impl FnOnce(&mut Vec<u8>)) {
     *v = Value::String(B64.encode(bytes));
 }
 
-fn flip_last(b: &mut Vec<u8>) {
+fn flip_last(b: &mut [u8]) {
     let n = b.len() - 1;
     b[n] ^= 0x01;
 }
@@ -109,11 +115,11 @@ fn rekor_v1_message_bundle_tampering() {
     let t = |f: &dyn Fn(&mut Value)| b.tampered(|v| f(v));
 
     assert_eq!(
-        t(&|v| edit_b64(&mut v["messageSignature"]["signature"], flip_last)),
+        t(&|v| edit_b64(&mut v["messageSignature"]["signature"], |b| flip_last(b))),
         "signature.invalid"
     );
     assert_eq!(
-        t(&|v| edit_b64(&mut v["messageSignature"]["messageDigest"]["digest"], flip_last)),
+        t(&|v| edit_b64(&mut v["messageSignature"]["messageDigest"]["digest"], |b| flip_last(b))),
         "signature.digest_mismatch"
     );
     assert_eq!(
@@ -133,12 +139,12 @@ fn rekor_v1_message_bundle_tampering() {
         "tlog.body_mismatch"
     );
     assert_eq!(
-        t(&|v| edit_b64(&mut entry(v)["inclusionProof"]["hashes"][0], flip_last)),
+        t(&|v| edit_b64(&mut entry(v)["inclusionProof"]["hashes"][0], |b| flip_last(b))),
         "tlog.inclusion_proof_mismatch"
     );
     // The proof's root (or size) no longer matches the signed checkpoint's.
     assert_eq!(
-        t(&|v| edit_b64(&mut entry(v)["inclusionProof"]["rootHash"], flip_last)),
+        t(&|v| edit_b64(&mut entry(v)["inclusionProof"]["rootHash"], |b| flip_last(b))),
         "tlog.checkpoint_root_mismatch"
     );
     assert_eq!(
@@ -169,7 +175,10 @@ fn rekor_v1_message_bundle_tampering() {
         "tlog.checkpoint_signature_invalid"
     );
     assert_eq!(
-        t(&|v| edit_b64(&mut entry(v)["inclusionPromise"]["signedEntryTimestamp"], flip_last)),
+        t(&|v| edit_b64(
+            &mut entry(v)["inclusionPromise"]["signedEntryTimestamp"],
+            |b| flip_last(b)
+        )),
         "tlog.set_invalid"
     );
     assert_eq!(
@@ -213,7 +222,11 @@ fn certificate_tampering() {
     let b = baseline("happy-path-v0.3");
     // Flip one bit inside the leaf's signature value: the key and the logged body are unchanged
     // except for the certificate bytes, so the log entry no longer matches this certificate.
-    let code = b.tampered(|v| edit_b64(&mut v["verificationMaterial"]["certificate"]["rawBytes"], flip_last));
+    let code = b.tampered(|v| {
+        edit_b64(&mut v["verificationMaterial"]["certificate"]["rawBytes"], |b| {
+            flip_last(b)
+        })
+    });
     assert_eq!(code, "tlog.body_mismatch");
     // Swap in another genuine Fulcio leaf (different key): the artifact signature fails first.
     let other: Value = serde_json::from_slice(
@@ -232,14 +245,14 @@ fn rekor_v2_timestamped_bundle_tampering() {
         &mut v["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
     }
     assert!(b
-        .tampered(|v| edit_b64(&mut tsa(v)[0]["signedTimestamp"], flip_last))
+        .tampered(|v| edit_b64(&mut tsa(v)[0]["signedTimestamp"], |b| flip_last(b)))
         .starts_with("timestamp."));
     assert_eq!(
         b.tampered(|v| *tsa(v) = Value::Array(vec![])),
         "threshold.observer_timestamps"
     );
     assert_eq!(
-        b.tampered(|v| edit_b64(&mut entry(v)["inclusionProof"]["hashes"][0], flip_last)),
+        b.tampered(|v| edit_b64(&mut entry(v)["inclusionProof"]["hashes"][0], |b| flip_last(b))),
         "tlog.inclusion_proof_mismatch"
     );
 }
@@ -252,7 +265,7 @@ fn dsse_bundle_tampering() {
         "signature.dsse_invalid"
     );
     assert_eq!(
-        b.tampered(|v| edit_b64(&mut v["dsseEnvelope"]["signatures"][0]["sig"], flip_last)),
+        b.tampered(|v| edit_b64(&mut v["dsseEnvelope"]["signatures"][0]["sig"], |b| flip_last(b))),
         "signature.dsse_invalid"
     );
     assert_eq!(
