@@ -273,7 +273,8 @@ pub struct VerifiedTlogEntry {
     pub log_url: String,
     /// The log id, hex.
     pub log_id: String,
-    /// Global log index.
+    /// Log index: the entry's global index when a SET vouches for it, otherwise the index the
+    /// checkpointed inclusion proof vouches for.
     pub log_index: u64,
     /// Entry kind.
     pub kind: String,
@@ -556,6 +557,20 @@ impl Verifier {
             integrated_time = Some(t);
         }
 
+        // A SET signs the entry's (global) index, and Rekor v1 proofs use a shard-local one.
+        // Without a SET only the proof's index is authenticated: report that one, and for Rekor v2
+        // entries (no integrated time, no shards) require the entry to claim the same.
+        let mut log_index = entry.log_index;
+        if let (Some(p), None) = (&entry.inclusion_proof, integrated_time) {
+            if entry.integrated_time == 0 && p.log_index != entry.log_index {
+                return Err(TlogError::LogIndexMismatch {
+                    entry: entry.log_index,
+                    proof: p.log_index,
+                }
+                .into());
+            }
+            log_index = p.log_index;
+        }
         let (inclusion_proof_verified, checkpoint_verified) = match &entry.inclusion_proof {
             Some(p) => match &p.checkpoint {
                 Some(envelope) => {
@@ -585,7 +600,7 @@ impl Verifier {
         Ok(VerifiedTlogEntry {
             log_url: log.base_url.clone(),
             log_id: hex::encode(&entry.log_id),
-            log_index: entry.log_index,
+            log_index,
             kind: entry.kind.clone(),
             version: entry.version.clone(),
             integrated_time,

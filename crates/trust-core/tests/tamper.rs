@@ -255,6 +255,14 @@ fn rekor_v2_timestamped_bundle_tampering() {
         b.tampered(|v| edit_b64(&mut entry(v)["inclusionProof"]["hashes"][0], |b| flip_last(b))),
         "tlog.inclusion_proof_mismatch"
     );
+    // Rekor v2 has no SET: the entry's index must be the one the checkpointed proof vouches for.
+    assert_eq!(
+        b.tampered(|v| {
+            let i: u64 = entry(v)["logIndex"].as_str().unwrap().parse().unwrap();
+            entry(v)["logIndex"] = Value::String((i + 1).to_string());
+        }),
+        "tlog.log_index_mismatch"
+    );
 }
 
 #[test]

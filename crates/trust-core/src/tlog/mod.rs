@@ -36,6 +36,15 @@ pub enum TlogError {
     /// The entry's integrated time lies after the verification time.
     #[error("integrated time {0} is in the future")]
     IntegratedTimeInFuture(String),
+    /// A Rekor v2 entry (no SET, no shards) whose log index differs from its inclusion proof's,
+    /// the only index the signed checkpoint vouches for.
+    #[error("entry log index {entry} differs from the inclusion proof's {proof} and no SET vouches for it")]
+    LogIndexMismatch {
+        /// The entry's claimed index.
+        entry: u64,
+        /// The proof's index.
+        proof: u64,
+    },
     /// The entry carries neither a signed entry timestamp nor an inclusion proof.
     #[error("log entry has neither a signed entry timestamp nor an inclusion proof")]
     MissingProof,
@@ -103,6 +112,7 @@ impl TlogError {
             TlogError::OutsideLogValidity => "tlog.outside_log_validity",
             TlogError::IntegratedTimeInFuture(_) => "tlog.integrated_time_in_future",
             TlogError::MissingProof => "tlog.missing_proof",
+            TlogError::LogIndexMismatch { .. } => "tlog.log_index_mismatch",
             TlogError::InclusionProofMalformed(_) => "tlog.inclusion_proof_malformed",
             TlogError::InclusionProofMismatch => "tlog.inclusion_proof_mismatch",
             TlogError::ConsistencyProofMalformed(_) => "tlog.consistency_proof_malformed",
