@@ -1,1 +1,3 @@
+//! certus-trust command line: offline verification and the sigstore-conformance client protocol.
+
 fn main() {}

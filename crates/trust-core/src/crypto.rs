@@ -20,6 +20,10 @@ pub enum HashAlgorithm {
     Sha512,
 }
 
+#[allow(
+    clippy::len_without_is_empty,
+    reason = "`len` is the digest output length; a hash algorithm is never empty"
+)]
 impl HashAlgorithm {
     /// Output length in bytes.
     pub const fn len(self) -> usize {
