@@ -10,14 +10,17 @@
 //!   checkpoints: parse alone, parse + `verify_checkpoint`, the signature alone.
 //! - `bundle/<case>/verify_json`: `Verifier::verify_json` on the bundle bytes (parsed every time).
 //! - `bundle/<case>/floor/<check>`: one signature check; `bundle/<case>/floor/all`: all in a row.
+//! - `bundle/<case>/overhead_paired`: verify_json minus floor/all, measured call by call in
+//!   alternation (robust to load on the other core; a shared 2-core machine is noisy).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/floor.rs"]
 mod floor;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use floor::{checkpoint_check, floor_checks, Case};
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 use trust_core::tlog::{self, Checkpoint};
 
 // ---- benches ----
@@ -134,6 +137,23 @@ fn bundles(c: &mut Criterion) {
             g.bench_function(format!("floor/{id}"), |b| b.iter(|| black_box(check).run()));
         }
         g.bench_function("floor/all", |b| b.iter(|| checks.iter().all(|c| black_box(c).run())));
+        // Paired: each sample alternates verify_json and the floor call by call and reports the
+        // difference of their sums, so that load from the other core hits both sides alike.
+        g.sampling_mode(SamplingMode::Flat);
+        g.bench_function("overhead_paired", |b| {
+            b.iter_custom(|iters| {
+                let (mut full, mut floor) = (Duration::ZERO, Duration::ZERO);
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    black_box(verifier.verify_json(black_box(&case.bundle), &policy).unwrap());
+                    full += t.elapsed();
+                    let t = Instant::now();
+                    black_box(checks.iter().all(|c| black_box(c).run()));
+                    floor += t.elapsed();
+                }
+                full.saturating_sub(floor)
+            })
+        });
         g.finish();
     }
 }
