@@ -205,12 +205,19 @@ impl Content {
 
 // ---- raw proto3 JSON shape -------------------------------------------------------------------
 
-type Str<'a> = Cow<'a, str>;
+// String fields are spelled `Cow<'a, str>` with `#[serde(borrow)]`: only then does serde borrow
+// them from the input (it recognises the type by name, so an alias, an `Option` or a `Vec` of
+// it would allocate every string); `Option` and `Vec` positions use [`BorrowedStr`].
+
+/// A JSON string borrowed from the input unless it contains escapes.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct BorrowedStr<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
 struct RawBundle<'a> {
     #[serde(rename = "mediaType", alias = "media_type", borrow)]
-    media_type: Option<Str<'a>>,
+    media_type: Option<BorrowedStr<'a>>,
     #[serde(rename = "verificationMaterial", alias = "verification_material", borrow)]
     verification_material: Option<RawMaterial<'a>>,
     #[serde(rename = "messageSignature", alias = "message_signature", borrow)]
@@ -242,13 +249,13 @@ struct RawChain<'a> {
 #[derive(Deserialize)]
 struct RawBytes<'a> {
     #[serde(rename = "rawBytes", alias = "raw_bytes", default, borrow)]
-    raw_bytes: Str<'a>,
+    raw_bytes: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct RawHint<'a> {
     #[serde(default, borrow)]
-    hint: Str<'a>,
+    hint: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -260,7 +267,7 @@ struct RawTimestampData<'a> {
 #[derive(Deserialize)]
 struct RawSignedTimestamp<'a> {
     #[serde(rename = "signedTimestamp", alias = "signed_timestamp", default, borrow)]
-    signed_timestamp: Str<'a>,
+    signed_timestamp: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -283,27 +290,27 @@ struct RawTlogEntry<'a> {
     #[serde(rename = "inclusionProof", alias = "inclusion_proof", borrow)]
     inclusion_proof: Option<RawProof<'a>>,
     #[serde(rename = "canonicalizedBody", alias = "canonicalized_body", default, borrow)]
-    canonicalized_body: Str<'a>,
+    canonicalized_body: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct RawLogId<'a> {
     #[serde(rename = "keyId", alias = "key_id", default, borrow)]
-    key_id: Str<'a>,
+    key_id: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct RawKindVersion<'a> {
     #[serde(default, borrow)]
-    kind: Str<'a>,
+    kind: Cow<'a, str>,
     #[serde(default, borrow)]
-    version: Str<'a>,
+    version: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct RawPromise<'a> {
     #[serde(rename = "signedEntryTimestamp", alias = "signed_entry_timestamp", default, borrow)]
-    signed_entry_timestamp: Str<'a>,
+    signed_entry_timestamp: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -311,11 +318,11 @@ struct RawProof<'a> {
     #[serde(rename = "logIndex", alias = "log_index", default, deserialize_with = "int64")]
     log_index: i64,
     #[serde(rename = "rootHash", alias = "root_hash", default, borrow)]
-    root_hash: Str<'a>,
+    root_hash: Cow<'a, str>,
     #[serde(rename = "treeSize", alias = "tree_size", default, deserialize_with = "int64")]
     tree_size: i64,
     #[serde(default, borrow)]
-    hashes: Vec<Str<'a>>,
+    hashes: Vec<BorrowedStr<'a>>,
     #[serde(borrow)]
     checkpoint: Option<RawCheckpoint<'a>>,
 }
@@ -323,7 +330,7 @@ struct RawProof<'a> {
 #[derive(Deserialize)]
 struct RawCheckpoint<'a> {
     #[serde(default, borrow)]
-    envelope: Str<'a>,
+    envelope: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -331,23 +338,23 @@ struct RawMessageSignature<'a> {
     #[serde(rename = "messageDigest", alias = "message_digest", borrow)]
     message_digest: Option<RawHashOutput<'a>>,
     #[serde(default, borrow)]
-    signature: Str<'a>,
+    signature: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct RawHashOutput<'a> {
     #[serde(default, borrow)]
-    algorithm: Str<'a>,
+    algorithm: Cow<'a, str>,
     #[serde(default, borrow)]
-    digest: Str<'a>,
+    digest: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct RawEnvelope<'a> {
     #[serde(default, borrow)]
-    payload: Str<'a>,
+    payload: Cow<'a, str>,
     #[serde(rename = "payloadType", alias = "payload_type", default, borrow)]
-    payload_type: Str<'a>,
+    payload_type: Cow<'a, str>,
     #[serde(default, borrow)]
     signatures: Vec<RawDsseSig<'a>>,
 }
@@ -355,9 +362,9 @@ struct RawEnvelope<'a> {
 #[derive(Deserialize)]
 struct RawDsseSig<'a> {
     #[serde(default, borrow)]
-    sig: Str<'a>,
+    sig: Cow<'a, str>,
     #[serde(default, borrow)]
-    keyid: Str<'a>,
+    keyid: Cow<'a, str>,
 }
 
 /// proto3 JSON int64: a JSON string of decimal digits, or a JSON number.
@@ -366,7 +373,7 @@ fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     #[serde(untagged)]
     enum IntOrString<'a> {
         Int(i64),
-        Str(#[serde(borrow)] Str<'a>),
+        Str(#[serde(borrow)] Cow<'a, str>),
     }
     match IntOrString::deserialize(d)? {
         IntOrString::Int(i) => Ok(i),
@@ -405,7 +412,7 @@ impl Bundle {
     /// Parses and structurally validates a bundle.
     pub fn from_json(json: &[u8]) -> Result<Bundle, BundleError> {
         let raw: RawBundle<'_> = serde_json::from_slice(json).map_err(|e| BundleError::Malformed(e.to_string()))?;
-        let media_type = raw.media_type.ok_or(BundleError::Missing("mediaType"))?;
+        let media_type = raw.media_type.ok_or(BundleError::Missing("mediaType"))?.0;
         let version = BundleVersion::from_media_type(&media_type)
             .ok_or_else(|| BundleError::UnsupportedMediaType(media_type.chars().take(100).collect()))?;
         let vm = raw
@@ -597,7 +604,7 @@ fn parse_tlog_entry(version: BundleVersion, e: RawTlogEntry<'_>) -> Result<TlogE
                 hashes: p
                     .hashes
                     .iter()
-                    .map(|h| hash32("tlogEntries.inclusionProof.hashes", h))
+                    .map(|h| hash32("tlogEntries.inclusionProof.hashes", &h.0))
                     .collect::<Result<_, _>>()?,
                 checkpoint,
             })
@@ -667,6 +674,24 @@ mod tests {
             let err = Bundle::from_json(&case(name)).unwrap_err();
             assert_eq!(err.code(), code, "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn raw_strings_borrow_from_the_input() {
+        // serde only borrows fields spelled `Cow<'a, str>` with `#[serde(borrow)]` (not through an
+        // alias, an Option or a Vec): every string of a bundle used to be copied.
+        let json = case("happy-path-v0.3");
+        let raw: RawBundle<'_> = serde_json::from_slice(&json).unwrap();
+        assert!(matches!(raw.media_type.as_ref().unwrap().0, Cow::Borrowed(_)));
+        let vm = raw.verification_material.unwrap();
+        assert!(matches!(vm.certificate.unwrap().raw_bytes, Cow::Borrowed(_)));
+        let e = &vm.tlog_entries[0];
+        assert!(matches!(e.canonicalized_body, Cow::Borrowed(_)));
+        let p = e.inclusion_proof.as_ref().unwrap();
+        assert_eq!(p.hashes.len(), 11);
+        assert!(p.hashes.iter().all(|h| matches!(h.0, Cow::Borrowed(_))));
+        // A string with escapes (the checkpoint's "\n") is still read, as an owned copy.
+        assert!(matches!(&p.checkpoint.as_ref().unwrap().envelope, Cow::Owned(s) if s.contains('\n')));
     }
 
     #[test]

@@ -4,10 +4,11 @@
 //! signature over a digest the caller did not hash (Ed25519 cannot, by construction).
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoRef;
+use std::sync::OnceLock;
 
 /// A hash algorithm used by Sigstore material.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -264,6 +265,10 @@ pub struct PublicKey {
     kind: KeyKind,
     spki_der: Vec<u8>,
     default: ParsedPublicKey,
+    /// The key parsed for the first non-default scheme it was asked to verify (a TSA's P-384 key
+    /// signing with SHA-256): trusted keys live as long as the verifier, so they are parsed for it
+    /// once, not per bundle. `None` inside when that parse failed. Other schemes parse per call.
+    alternate: OnceLock<(SignatureScheme, Option<ParsedPublicKey>)>,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -358,6 +363,7 @@ impl PublicKey {
             kind,
             spki_der: der.to_vec(),
             default,
+            alternate: OnceLock::new(),
         })
     }
 
@@ -429,10 +435,29 @@ impl PublicKey {
         if scheme == self.default_scheme() {
             return self.verify(msg, sig);
         }
+        self.with_alternate(scheme, |key| key.verify_sig(msg, sig))
+    }
+
+    /// Runs `verify` with the key parsed for `scheme` (not the default one): from the cache when
+    /// `scheme` is the cached alternate, else parsed for this call. A key that does not parse for
+    /// `scheme` is a bad signature, as before the cache.
+    fn with_alternate(
+        &self,
+        scheme: SignatureScheme,
+        verify: impl Fn(&ParsedPublicKey) -> Result<(), aws_lc_rs::error::Unspecified>,
+    ) -> Result<(), BadSignature> {
         let alg = algorithm_for(self.kind, scheme).ok_or(BadSignature)?;
-        UnparsedPublicKey::new(alg, self.unparsed_bytes())
-            .verify(msg, sig)
-            .map_err(|_| BadSignature)
+        let parse = || ParsedPublicKey::new(alg, self.unparsed_bytes()).ok();
+        let (cached_scheme, cached) = self.alternate.get_or_init(|| (scheme, parse()));
+        let result = if *cached_scheme == scheme {
+            cached.as_ref().map(&verify)
+        } else {
+            parse().as_ref().map(&verify)
+        };
+        match result {
+            Some(Ok(())) => Ok(()),
+            _ => Err(BadSignature),
+        }
     }
 
     /// Verifies a signature over a digest computed elsewhere (ECDSA and RSA only: Ed25519 signs the
@@ -447,10 +472,7 @@ impl PublicKey {
         if scheme == self.default_scheme() {
             return self.default.verify_digest_sig(&d, sig).map_err(|_| BadSignature);
         }
-        let alg = algorithm_for(self.kind, scheme).ok_or(BadSignature)?;
-        UnparsedPublicKey::new(alg, self.unparsed_bytes())
-            .verify_digest(&d, sig)
-            .map_err(|_| BadSignature)
+        self.with_alternate(scheme, |key| key.verify_digest_sig(&d, sig))
     }
 }
 
@@ -472,9 +494,32 @@ pub fn pem_decode(pem: &str) -> Result<(String, Vec<u8>), String> {
     Ok((label.to_string(), der))
 }
 
-/// Encodes DER bytes as one PEM block with the given label.
+/// Encodes DER bytes as one PEM block with the given label (RFC 7468: 64-column base64, `\n` line
+/// endings; an empty string for a label RFC 7468 does not allow).
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
-    der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap_or_default()
+    // Fast path for the usual labels (words of A-Z / 0-9 separated by single spaces, such as
+    // "CERTIFICATE"): the same bytes as `der::pem::encode_string`, several times faster since
+    // it skips the constant-time base64 of `base64ct` (PEM here only ever wraps public material).
+    let simple = label
+        .split(' ')
+        .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    if !simple || der.is_empty() {
+        return der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap_or_default();
+    }
+    let b64_len = der.len().div_ceil(3) * 4;
+    let mut out = String::with_capacity(2 * label.len() + 32 + b64_len + b64_len / 64 + 1);
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    // 48 input bytes are exactly one 64-character line.
+    for chunk in der.chunks(48) {
+        base64::Engine::encode_string(&base64::engine::general_purpose::STANDARD, chunk, &mut out);
+        out.push('\n');
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
 }
 
 /// Re-encodes any DER value (used to normalise material before hashing).
@@ -526,6 +571,72 @@ mod tests {
             let pem = pem_encode("PUBLIC KEY", pk.spki_der());
             assert_eq!(PublicKey::from_pem(&pem).unwrap(), pk);
         }
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn non_default_schemes_verify_with_and_without_the_cached_key() {
+        // A P-384 key signing with SHA-256 (as Sigstore's TSA does) and with SHA-512: the first
+        // non-default scheme is cached, the second is parsed per call; both must behave the same.
+        let (kp, pk) = ec_key(&ECDSA_P384_SHA384_ASN1_SIGNING);
+        let msg = b"certus timestamp";
+        for _ in 0..2 {
+            for hash in [HashAlgorithm::Sha256, HashAlgorithm::Sha512] {
+                // ECDSA signs the digest as an integer, truncated to the curve size: a SHA-256
+                // digest left-padded to 48 bytes, or the first 48 bytes of a SHA-512 digest,
+                // signed "as SHA-384" is the P-384 signature with SHA-256 / SHA-512.
+                let h = digest::digest(hash.aws(), msg);
+                let mut as_384 = [0u8; 48];
+                match h.as_ref().len() {
+                    32 => as_384[16..].copy_from_slice(h.as_ref()),
+                    _ => as_384.copy_from_slice(&h.as_ref()[..48]),
+                }
+                let digest = digest::Digest::import_less_safe(&as_384, &digest::SHA384).unwrap();
+                let sig = kp.sign_digest(&digest).unwrap();
+                let scheme = SignatureScheme::Ecdsa(hash);
+                pk.verify_with(scheme, msg, sig.as_ref()).unwrap();
+                pk.verify_prehashed(&hash.hash(msg), sig.as_ref()).unwrap();
+                assert_eq!(
+                    pk.verify_with(scheme, b"certus timestamP", sig.as_ref()),
+                    Err(BadSignature)
+                );
+                assert_eq!(
+                    pk.verify(msg, sig.as_ref()),
+                    Err(BadSignature),
+                    "default scheme is SHA-384"
+                );
+                // A clone shares what was cached and still verifies.
+                pk.clone().verify_with(scheme, msg, sig.as_ref()).unwrap();
+            }
+        }
+        assert_eq!(
+            pk.verify_with(SignatureScheme::Ed25519, msg, b"sig"),
+            Err(BadSignature),
+            "a scheme the key cannot produce fails"
+        );
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn pem_encoding_matches_rfc7468_encoder() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1500).collect();
+        for label in [
+            "CERTIFICATE",
+            "PUBLIC KEY",
+            "X509 CRL",
+            "",
+            "bad  label",
+            "-bad",
+            "lower",
+        ] {
+            for len in (0..200).chain([700, 1023, 1024, 1025, 1500]) {
+                let der = &data[..len];
+                let expected = der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap_or_default();
+                assert_eq!(pem_encode(label, der), expected, "{label:?} {len}");
+            }
+        }
+        let (label, der) = pem_decode(&pem_encode("CERTIFICATE", &data[..777])).unwrap();
+        assert_eq!((label.as_str(), der.as_slice()), ("CERTIFICATE", &data[..777]));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! the certificate chain at every verified time, the SCTs, and finally the identity.
 
 use crate::bundle::{Bundle, BundleError, BundleVersion, Content, SignerMaterial, TlogEntry};
-use crate::crypto::{pem_encode, Digest, HashAlgorithm, KeyKind, PublicKey};
+use crate::crypto::{Digest, HashAlgorithm, KeyKind, PublicKey};
 use crate::dsse::{self, Statement, StatementError, Subject};
 use crate::policy::{Artifact, PolicyError, SignerExpectation, VerificationPolicy};
 use crate::sct;
@@ -686,7 +686,7 @@ impl Verifier {
             issuer: extensions.issuer.clone(),
             not_before: leaf.not_before(),
             not_after: leaf.not_after(),
-            certificate_chain: chain.chain.iter().map(|c| pem_encode("CERTIFICATE", c.der())).collect(),
+            certificate_chain: chain.chain.iter().map(|c| c.pem().to_owned()).collect(),
             extensions,
             verified_scts,
         })

@@ -19,8 +19,11 @@ fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 fn is_base64_text(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    // Branch-free over the whole string (the body is kilobytes and, from the verifier, always
+    // valid): the short-circuiting `all` cost ~40 instructions a byte.
+    s.bytes().fold(true, |ok, b| {
+        ok & (b.is_ascii_alphanumeric() | (b == b'+') | (b == b'/') | (b == b'='))
+    })
 }
 
 /// Verifies a Rekor v1 SignedEntryTimestamp: `set` is the log's signature over the canonical JSON

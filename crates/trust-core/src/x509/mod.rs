@@ -13,11 +13,12 @@ mod pool;
 pub use extensions::{FulcioExtensions, SubjectAltName};
 pub use pool::{CertificatePool, ExtendedKeyUsage, VerifiedChain};
 
-use crate::crypto::{KeyError, PublicKey, SignatureScheme};
+use crate::crypto::{pem_encode, KeyError, PublicKey, SignatureScheme};
 use crate::time::UnixTime;
 use asn1::{tag, Asn1Error};
 use const_oid::ObjectIdentifier;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Certificate chain, validity or usage failure.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -196,6 +197,9 @@ pub struct Certificate {
     unhandled_critical: Option<Range<usize>>,
     sans: Vec<SubjectAltName>,
     fulcio: FulcioExtensions,
+    /// The PEM encoding, made on first use: trusted CA certificates live as long as the verifier,
+    /// so their PEM (for [`crate::verifier::VerifiedSigner`]) is encoded once, not per bundle.
+    pem: OnceLock<String>,
 }
 
 impl std::fmt::Debug for Certificate {
@@ -308,6 +312,7 @@ impl Certificate {
             unhandled_critical: None,
             sans: Vec::new(),
             fulcio: FulcioExtensions::default(),
+            pem: OnceLock::new(),
         };
         if let Some(ext) = extensions_tlv {
             c.parse_extensions(&ext)?;
@@ -397,6 +402,11 @@ impl Certificate {
     /// The certificate's DER encoding.
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// The certificate as one PEM `CERTIFICATE` block (encoded once, then cached).
+    pub fn pem(&self) -> &str {
+        self.pem.get_or_init(|| pem_encode("CERTIFICATE", &self.der))
     }
 
     /// The raw DER of the TBSCertificate (what the issuer signed).

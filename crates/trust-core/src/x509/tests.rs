@@ -141,6 +141,17 @@ fn happy_path_leaf_decodes() {
 }
 
 #[test]
+fn pem_is_the_der_and_is_cached() {
+    let cert = leaf("happy-path-v0.3");
+    let pem = cert.pem();
+    assert_eq!(pem, crate::crypto::pem_encode("CERTIFICATE", cert.der()));
+    assert!(std::ptr::eq(pem, cert.pem()), "encoded once");
+    let (label, der) = crate::crypto::pem_decode(pem).unwrap();
+    assert_eq!((label.as_str(), der.as_slice()), ("CERTIFICATE", cert.der()));
+    assert_eq!(cert.clone().pem(), pem);
+}
+
+#[test]
 fn issuer_falls_back_to_deprecated_extension_and_v2_wins() {
     // intoto-with-custom-trust-root has .8 before .1; both say GitHub.
     let c = leaf("intoto-with-custom-trust-root");

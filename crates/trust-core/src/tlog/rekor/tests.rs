@@ -462,3 +462,19 @@ fn base64_comparison_handles_every_length() {
     assert!(b64_eq(b"AA=A", b"", "x").is_err());
     assert!(b64_eq(b"AAA", b"", "x").is_err());
 }
+
+#[test]
+fn body_strings_borrow_from_the_body() {
+    // serde only borrows fields spelled `Cow<'a, str>` with `#[serde(borrow)]`.
+    let e = Case::load("happy-path-v0.3").entry();
+    let b: Body<'_, HashedRekordV001<'_>> = serde_json::from_slice(&e.body).unwrap();
+    assert!(matches!(b.kind, Cow::Borrowed("hashedrekord")));
+    assert!(matches!(b.spec.signature.content, Cow::Borrowed(_)));
+    assert!(matches!(b.spec.signature.public_key.content, Cow::Borrowed(_)));
+    let body = br#"{"content":{"envelope":{"payloadType":"t","payload":"cGF5","signatures":[]}}}"#;
+    let i: IntotoV002<'_> = serde_json::from_slice(body).unwrap();
+    assert!(matches!(
+        i.content.envelope.payload,
+        Some(BorrowedStr(Cow::Borrowed("cGF5")))
+    ));
+}
