@@ -4,6 +4,7 @@
 //! success; 1 when verification fails; 2 on bad input or usage.
 
 use clap::{Args, Parser, Subcommand};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -11,7 +12,7 @@ use trust_core::crypto::{Digest, PublicKey};
 use trust_core::policy::{CertificateIdentity, PolicyBuilder};
 use trust_core::time::UnixTime;
 use trust_core::trust_root::{embedded, TrustedRoot};
-use trust_core::verifier::{VerifiedBundle, VerifiedSigner, Verifier, VerifierConfig};
+use trust_core::verifier::{TimeSource, VerifiedBundle, VerifiedSigner, Verifier, VerifierConfig};
 use trust_core::{Error, ErrorFamily};
 
 #[derive(Parser)]
@@ -151,7 +152,12 @@ fn describe(v: &VerifiedBundle) -> String {
         ));
     }
     for t in &v.verified_times {
-        out.push_str(&format!("  time: {} ({:?} from {})\n", t.time, t.source, t.authority));
+        let source = match t.source {
+            TimeSource::TransparencyLog => "transparency log integrated time",
+            TimeSource::Rfc3161 => "RFC 3161 timestamp",
+            _ => "verified time",
+        };
+        out.push_str(&format!("  time: {} ({source} from {})\n", t.time, t.authority));
     }
     out
 }
@@ -169,8 +175,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(out) => {
-            println!("{}", out.trim_end());
-            ExitCode::SUCCESS
+            // A closed pipe (`| head`) is not a verification failure: the verdict stands.
+            let mut stdout = std::io::stdout().lock();
+            match writeln!(stdout, "{}", out.trim_end()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error[output.write]: {e}");
+                    ExitCode::from(2)
+                }
+                _ => ExitCode::SUCCESS,
+            }
         }
         Err(f) => {
             eprintln!("error[{}]: {}", f.code, f.message.replace('\n', " "));
