@@ -484,7 +484,7 @@ impl Verifier {
                     }
                     .into());
                 }
-                self.verify_certificate(&leaf, &verified_times, &policy.signer)?
+                self.verify_certificate(*leaf, &verified_times, &policy.signer)?
             }
         };
 
@@ -602,7 +602,7 @@ impl Verifier {
 
     fn verify_certificate(
         &self,
-        leaf: &Certificate,
+        leaf: Certificate,
         times: &[VerifiedTime],
         expectation: &SignerExpectation,
     ) -> Result<VerifiedSigner, Error> {
@@ -611,7 +611,7 @@ impl Verifier {
             .ok_or(ThresholdError::ObserverTimestamps { required: 1, found: 0 })?;
         // The signatures of the chain are checked once; every further verified time only needs
         // the validity windows re-checked.
-        let chain = self.cas.verify(leaf, first.time, ExtendedKeyUsage::CodeSigning)?;
+        let chain = self.cas.verify(&leaf, first.time, ExtendedKeyUsage::CodeSigning)?;
         for t in rest {
             chain.check_time(t.time)?;
         }
@@ -631,9 +631,8 @@ impl Verifier {
         };
 
         let identity = leaf.signer_identity().ok_or(IdentityError::MissingIdentity)?;
-        let extensions = leaf.fulcio().clone();
         if let SignerExpectation::Identities(ids) = expectation {
-            let issuer = extensions.issuer.as_deref().unwrap_or("");
+            let issuer = leaf.fulcio().issuer.as_deref().unwrap_or("");
             if !ids.iter().any(|id| id.san.is_match(&identity)) {
                 let expected = ids.iter().map(|i| i.san.describe()).collect::<Vec<_>>().join(" or ");
                 return Err(IdentityError::SanMismatch {
@@ -654,12 +653,17 @@ impl Verifier {
                 .into());
             }
         }
+        let certificate_chain = chain.chain.iter().map(|c| c.pem().to_owned()).collect();
+        let (not_before, not_after) = (leaf.not_before(), leaf.not_after());
+        drop(chain);
+        // The leaf is ours (parsed from this bundle): move its extensions out rather than copy.
+        let extensions = leaf.into_fulcio();
         Ok(VerifiedSigner::Certificate {
             identity,
             issuer: extensions.issuer.clone(),
-            not_before: leaf.not_before(),
-            not_after: leaf.not_after(),
-            certificate_chain: chain.chain.iter().map(|c| c.pem().to_owned()).collect(),
+            not_before,
+            not_after,
+            certificate_chain,
             extensions,
             verified_scts,
         })
