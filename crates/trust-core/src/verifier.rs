@@ -487,7 +487,7 @@ impl Verifier {
                     }
                     .into());
                 }
-                self.verify_certificate(&leaf, &verified_times, &policy.signer)?
+                self.verify_certificate(*leaf, &verified_times, &policy.signer)?
             }
         };
 
@@ -629,7 +629,7 @@ impl Verifier {
 
     fn verify_certificate(
         &self,
-        leaf: &Certificate,
+        leaf: Certificate,
         times: &[VerifiedTime],
         expectation: &SignerExpectation,
     ) -> Result<VerifiedSigner, Error> {
@@ -638,13 +638,13 @@ impl Verifier {
             .ok_or(ThresholdError::ObserverTimestamps { required: 1, found: 0 })?;
         // The signatures of the chain are checked once; every further verified time only needs
         // the validity windows re-checked.
-        let chain = self.cas.verify(leaf, first.time, ExtendedKeyUsage::CodeSigning)?;
+        let chain = self.cas.verify(&leaf, first.time, ExtendedKeyUsage::CodeSigning)?;
         for t in rest {
             chain.check_time(t.time)?;
         }
 
         let verified_scts = if self.config.min_scts > 0 {
-            let n = sct::verify_embedded_scts(leaf, chain.issuer.public_key().spki_der(), &self.root.ctlogs)?;
+            let n = sct::verify_embedded_scts(&leaf, chain.issuer.public_key().spki_der(), &self.root.ctlogs)?;
             if n < self.config.min_scts {
                 return Err(ThresholdError::Scts {
                     required: self.config.min_scts,
@@ -658,9 +658,8 @@ impl Verifier {
         };
 
         let identity = leaf.signer_identity().ok_or(IdentityError::MissingIdentity)?;
-        let extensions = Box::new(leaf.fulcio().clone());
         if let SignerExpectation::Identities(ids) = expectation {
-            let issuer = extensions.issuer.as_deref().unwrap_or("");
+            let issuer = leaf.fulcio().issuer.as_deref().unwrap_or("");
             if !ids.iter().any(|id| id.san.is_match(&identity)) {
                 let expected = ids.iter().map(|i| i.san.describe()).collect::<Vec<_>>().join(" or ");
                 return Err(IdentityError::SanMismatch {
@@ -681,12 +680,17 @@ impl Verifier {
                 .into());
             }
         }
+        let certificate_chain = chain.chain.iter().map(|c| c.pem().to_owned()).collect();
+        let (not_before, not_after) = (leaf.not_before(), leaf.not_after());
+        drop(chain);
+        // The leaf is ours (parsed from this bundle): move its extensions out rather than copy.
+        let extensions = Box::new(leaf.into_fulcio());
         Ok(VerifiedSigner::Certificate {
             identity,
             issuer: extensions.issuer.clone(),
-            not_before: leaf.not_before(),
-            not_after: leaf.not_after(),
-            certificate_chain: chain.chain.iter().map(|c| c.pem().to_owned()).collect(),
+            not_before,
+            not_after,
+            certificate_chain,
             extensions,
             verified_scts,
         })

@@ -524,6 +524,11 @@ impl Certificate {
         &self.fulcio
     }
 
+    /// Consumes the certificate, keeping only its Fulcio extensions (no copy of their strings).
+    pub(crate) fn into_fulcio(self) -> FulcioExtensions {
+        self.fulcio
+    }
+
     /// The extnValue content of the extension with this OID, if present.
     pub fn extension_value(&self, oid: &ObjectIdentifier) -> Option<&[u8]> {
         self.extensions
