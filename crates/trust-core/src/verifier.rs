@@ -16,7 +16,7 @@ use crate::crypto::{Digest, HashAlgorithm, KeyKind, PublicKey};
 use crate::dsse::{self, Statement, StatementError, Subject};
 use crate::policy::{Artifact, PolicyError, SignerExpectation, VerificationPolicy};
 use crate::sct;
-use crate::time::UnixTime;
+use crate::time::{TimeRange, UnixTime};
 use crate::timestamp::{self, TimestampAuthorities};
 use crate::tlog::{self, rekor::ExpectedEntry, TlogError};
 use crate::trust_root::{TransparencyLog, TrustedRoot};
@@ -407,6 +407,7 @@ impl Verifier {
         };
         let mut verified_times = Vec::new();
         let mut tlog_entries = Vec::with_capacity(bundle.tlog_entries.len());
+        let mut untimed_log_validity = Vec::new();
         for entry in &bundle.tlog_entries {
             let expected = match &bundle.content {
                 Content::MessageSignature { signature, .. } => ExpectedEntry::MessageSignature {
@@ -423,13 +424,16 @@ impl Verifier {
                     verifier_is_cert,
                 },
             };
-            let verified = self.verify_tlog_entry(entry, &expected, policy.now)?;
-            if let Some(t) = verified.integrated_time {
-                verified_times.push(VerifiedTime {
+            let (verified, log_validity) = self.verify_tlog_entry(entry, &expected, policy.now)?;
+            match verified.integrated_time {
+                Some(t) => verified_times.push(VerifiedTime {
                     source: TimeSource::TransparencyLog,
                     authority: verified.log_url.clone(),
                     time: t,
-                });
+                }),
+                // No integrated time (Rekor v2): the log key's validity is checked against the
+                // RFC 3161 times below.
+                None => untimed_log_validity.push(log_validity),
             }
             tlog_entries.push(verified);
         }
@@ -466,6 +470,11 @@ impl Verifier {
                 time: ts.time,
             });
             signed_timestamps += 1;
+        }
+        for validity in &untimed_log_validity {
+            if verified_times.iter().any(|t| !validity.contains(t.time)) {
+                return Err(TlogError::OutsideLogValidity.into());
+            }
         }
         if signed_timestamps < self.config.min_signed_timestamps {
             return Err(ThresholdError::SignedTimestamps {
@@ -537,7 +546,7 @@ impl Verifier {
         entry: &TlogEntry,
         expected: &ExpectedEntry<'_>,
         now: UnixTime,
-    ) -> Result<VerifiedTlogEntry, Error> {
+    ) -> Result<(VerifiedTlogEntry, TimeRange), Error> {
         let log = self.find_log(entry)?;
         tlog::rekor::check_entry_body(&entry.kind, &entry.version, &entry.canonicalized_body, expected)?;
 
@@ -597,7 +606,7 @@ impl Verifier {
             None => return Err(TlogError::MissingProof.into()),
         };
 
-        Ok(VerifiedTlogEntry {
+        let verified = VerifiedTlogEntry {
             log_url: log.base_url.clone(),
             log_id: hex::encode(&entry.log_id),
             log_index,
@@ -606,7 +615,8 @@ impl Verifier {
             integrated_time,
             inclusion_proof_verified,
             checkpoint_verified,
-        })
+        };
+        Ok((verified, log.valid_for))
     }
 
     /// The trusted log for an entry: matching log id, and for entries with an integrated time, a

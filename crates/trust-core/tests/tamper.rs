@@ -266,6 +266,33 @@ fn rekor_v2_timestamped_bundle_tampering() {
 }
 
 #[test]
+fn rekor_v2_log_key_must_be_valid_at_the_timestamp() {
+    // Same bundle, but the trusted root says the v2 log key only became valid after the
+    // timestamp: with no integrated time, the RFC 3161 time is what the key's validity is checked at.
+    let dir = case_dir("rekor2-happy-path");
+    let mut root: Value = serde_json::from_slice(&std::fs::read(dir.join("trusted_root.json")).unwrap()).unwrap();
+    for log in root["tlogs"].as_array_mut().unwrap() {
+        if log["publicKey"]["keyDetails"] == "PKIX_ED25519" {
+            log["publicKey"]["validFor"]["start"] = Value::String("2099-01-01T00:00:00Z".into());
+        }
+    }
+    let root = TrustedRoot::from_json(&serde_json::to_vec(&root).unwrap()).unwrap();
+    let verifier = Verifier::new(root, VerifierConfig::default()).unwrap();
+    let artifact = std::fs::read(dir.join("../a.txt")).unwrap();
+    let policy = PolicyBuilder::new()
+        .artifact_bytes(&artifact)
+        .certificate_identity(CertificateIdentity::exact(ID, ISSUER).unwrap())
+        .now(now())
+        .build()
+        .unwrap();
+    let bundle = std::fs::read(dir.join("bundle.sigstore.json")).unwrap();
+    assert_eq!(
+        verifier.verify_json(&bundle, &policy).unwrap_err().code(),
+        "tlog.outside_log_validity"
+    );
+}
+
+#[test]
 fn dsse_bundle_tampering() {
     let b = baseline("happy-path-intoto-in-dsse-v3");
     assert_eq!(
