@@ -677,6 +677,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn raw_strings_borrow_from_the_input() {
         // serde only borrows fields spelled `Cow<'a, str>` with `#[serde(borrow)]` (not through an
         // alias, an Option or a Vec): every string of a bundle used to be copied.

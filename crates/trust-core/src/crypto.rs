@@ -511,9 +511,11 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     out.push_str("-----BEGIN ");
     out.push_str(label);
     out.push_str("-----\n");
-    // 48 input bytes are exactly one 64-character line.
-    for chunk in der.chunks(48) {
-        base64::Engine::encode_string(&base64::engine::general_purpose::STANDARD, chunk, &mut out);
+    // One encoding pass (per-call setup dominates on 48-byte lines), then 64-column lines.
+    let mut b64 = vec![0u8; b64_len];
+    let n = base64::Engine::encode_slice(&base64::engine::general_purpose::STANDARD, der, &mut b64).unwrap_or_default();
+    for line in b64.get(..n).unwrap_or_default().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
         out.push('\n');
     }
     out.push_str("-----END ");
