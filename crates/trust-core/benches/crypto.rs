@@ -82,102 +82,81 @@ impl Fixture {
     }
 }
 
-fn bench_p256(c: &mut Criterion) {
-    let f = Fixture::new(&ECDSA_P256_SHA256_ASN1_SIGNING);
-    let digest = HashAlgorithm::Sha256.hash(&f.message);
-    let ring_alg = &ring::signature::ECDSA_P256_SHA256_ASN1;
-    let rc_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&f.point).unwrap();
+/// One ECDSA comparison group per curve: the same five contenders, only the curve's types differ
+/// (RustCrypto has one crate per curve, hence a macro rather than a generic function).
+macro_rules! ecdsa_bench {
+    ($name:ident, $group:literal, $signing:expr, $hash:expr, $ring_alg:expr, $rc:ident) => {
+        fn $name(c: &mut Criterion) {
+            let f = Fixture::new($signing);
+            let digest = $hash.hash(&f.message);
+            let ring_alg = $ring_alg;
+            let rc_key = $rc::ecdsa::VerifyingKey::from_sec1_bytes(&f.point).unwrap();
 
-    // Every contender must accept the signature, or the numbers mean nothing.
-    f.key.verify(&f.message, &f.signature).unwrap();
-    f.key.verify_prehashed(&digest, &f.signature).unwrap();
-    ring::signature::UnparsedPublicKey::new(ring_alg, &f.point)
-        .verify(&f.message, &f.signature)
-        .unwrap();
-    let rc_sig = p256::ecdsa::Signature::from_der(&f.signature).unwrap();
-    rc_key.verify(&f.message, &rc_sig).unwrap();
-    rc_key.verify_prehash(digest.as_bytes(), &rc_sig).unwrap();
+            // Every contender must accept the signature, or the numbers mean nothing.
+            f.key.verify(&f.message, &f.signature).unwrap();
+            f.key.verify_prehashed(&digest, &f.signature).unwrap();
+            ring::signature::UnparsedPublicKey::new(ring_alg, &f.point)
+                .verify(&f.message, &f.signature)
+                .unwrap();
+            let rc_sig = $rc::ecdsa::Signature::from_der(&f.signature).unwrap();
+            rc_key.verify(&f.message, &rc_sig).unwrap();
+            rc_key.verify_prehash(digest.as_bytes(), &rc_sig).unwrap();
 
-    let mut group = c.benchmark_group("ecdsa_p256_verify");
-    group.bench_function("aws-lc-rs/message", |b| {
-        b.iter(|| f.key.verify(black_box(&f.message), black_box(&f.signature)).unwrap())
-    });
-    group.bench_function("aws-lc-rs/prehashed", |b| {
-        b.iter(|| {
-            f.key
-                .verify_prehashed(black_box(&digest), black_box(&f.signature))
-                .unwrap()
-        })
-    });
-    group.bench_function("ring/message", |b| {
-        b.iter(|| {
-            ring::signature::UnparsedPublicKey::new(ring_alg, black_box(&f.point))
-                .verify(black_box(&f.message), black_box(&f.signature))
-                .unwrap()
-        })
-    });
-    group.bench_function("rustcrypto/message", |b| {
-        b.iter(|| {
-            let sig = p256::ecdsa::Signature::from_der(black_box(&f.signature)).unwrap();
-            rc_key.verify(black_box(&f.message), &sig).unwrap()
-        })
-    });
-    group.bench_function("rustcrypto/prehashed", |b| {
-        b.iter(|| {
-            let sig = p256::ecdsa::Signature::from_der(black_box(&f.signature)).unwrap();
-            rc_key.verify_prehash(black_box(digest.as_bytes()), &sig).unwrap()
-        })
-    });
-    group.finish();
+            let mut group = c.benchmark_group($group);
+            group.bench_function("aws-lc-rs/message", |b| {
+                b.iter(|| {
+                    f.key
+                        .verify(black_box(&f.message), black_box(&f.signature))
+                        .unwrap()
+                })
+            });
+            group.bench_function("aws-lc-rs/prehashed", |b| {
+                b.iter(|| {
+                    f.key
+                        .verify_prehashed(black_box(&digest), black_box(&f.signature))
+                        .unwrap()
+                })
+            });
+            group.bench_function("ring/message", |b| {
+                b.iter(|| {
+                    ring::signature::UnparsedPublicKey::new(ring_alg, black_box(&f.point))
+                        .verify(black_box(&f.message), black_box(&f.signature))
+                        .unwrap()
+                })
+            });
+            group.bench_function("rustcrypto/message", |b| {
+                b.iter(|| {
+                    let sig = $rc::ecdsa::Signature::from_der(black_box(&f.signature)).unwrap();
+                    rc_key.verify(black_box(&f.message), &sig).unwrap()
+                })
+            });
+            group.bench_function("rustcrypto/prehashed", |b| {
+                b.iter(|| {
+                    let sig = $rc::ecdsa::Signature::from_der(black_box(&f.signature)).unwrap();
+                    rc_key.verify_prehash(black_box(digest.as_bytes()), &sig).unwrap()
+                })
+            });
+            group.finish();
+        }
+    };
 }
 
-fn bench_p384(c: &mut Criterion) {
-    let f = Fixture::new(&ECDSA_P384_SHA384_ASN1_SIGNING);
-    let digest = HashAlgorithm::Sha384.hash(&f.message);
-    let ring_alg = &ring::signature::ECDSA_P384_SHA384_ASN1;
-    let rc_key = p384::ecdsa::VerifyingKey::from_sec1_bytes(&f.point).unwrap();
-
-    f.key.verify(&f.message, &f.signature).unwrap();
-    f.key.verify_prehashed(&digest, &f.signature).unwrap();
-    ring::signature::UnparsedPublicKey::new(ring_alg, &f.point)
-        .verify(&f.message, &f.signature)
-        .unwrap();
-    let rc_sig = p384::ecdsa::Signature::from_der(&f.signature).unwrap();
-    rc_key.verify(&f.message, &rc_sig).unwrap();
-    rc_key.verify_prehash(digest.as_bytes(), &rc_sig).unwrap();
-
-    let mut group = c.benchmark_group("ecdsa_p384_verify");
-    group.bench_function("aws-lc-rs/message", |b| {
-        b.iter(|| f.key.verify(black_box(&f.message), black_box(&f.signature)).unwrap())
-    });
-    group.bench_function("aws-lc-rs/prehashed", |b| {
-        b.iter(|| {
-            f.key
-                .verify_prehashed(black_box(&digest), black_box(&f.signature))
-                .unwrap()
-        })
-    });
-    group.bench_function("ring/message", |b| {
-        b.iter(|| {
-            ring::signature::UnparsedPublicKey::new(ring_alg, black_box(&f.point))
-                .verify(black_box(&f.message), black_box(&f.signature))
-                .unwrap()
-        })
-    });
-    group.bench_function("rustcrypto/message", |b| {
-        b.iter(|| {
-            let sig = p384::ecdsa::Signature::from_der(black_box(&f.signature)).unwrap();
-            rc_key.verify(black_box(&f.message), &sig).unwrap()
-        })
-    });
-    group.bench_function("rustcrypto/prehashed", |b| {
-        b.iter(|| {
-            let sig = p384::ecdsa::Signature::from_der(black_box(&f.signature)).unwrap();
-            rc_key.verify_prehash(black_box(digest.as_bytes()), &sig).unwrap()
-        })
-    });
-    group.finish();
-}
+ecdsa_bench!(
+    bench_p256,
+    "ecdsa_p256_verify",
+    &ECDSA_P256_SHA256_ASN1_SIGNING,
+    HashAlgorithm::Sha256,
+    &ring::signature::ECDSA_P256_SHA256_ASN1,
+    p256
+);
+ecdsa_bench!(
+    bench_p384,
+    "ecdsa_p384_verify",
+    &ECDSA_P384_SHA384_ASN1_SIGNING,
+    HashAlgorithm::Sha384,
+    &ring::signature::ECDSA_P384_SHA384_ASN1,
+    p384
+);
 
 criterion_group!(benches, bench_sha256, bench_p256, bench_p384);
 criterion_main!(benches);
