@@ -1,0 +1,3 @@
+//! The embedded (local-mode) Sigstore services.
+
+pub mod store;
