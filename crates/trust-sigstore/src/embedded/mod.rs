@@ -1,3 +1,4 @@
 //! The embedded (local-mode) Sigstore services.
 
+pub mod merkle;
 pub mod store;
