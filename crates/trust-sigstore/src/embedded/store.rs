@@ -96,7 +96,7 @@ pub struct AppendBatch {
 }
 
 /// A storage failure. The message names what failed; it never contains secrets.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The database could not be reached or refused the operation.
