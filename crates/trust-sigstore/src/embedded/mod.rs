@@ -1,3 +1,19 @@
 //! The embedded (local-mode) Sigstore services.
 
+pub mod keys;
 pub mod store;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) mod testutil {
+    use std::path::PathBuf;
+
+    /// A fresh, empty directory under the system temp dir.
+    pub(crate) fn temp_dir(name: &str) -> PathBuf {
+        let mut suffix = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut suffix).unwrap();
+        let dir = std::env::temp_dir().join(format!("certus-{name}-{}", hex::encode(suffix)));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
