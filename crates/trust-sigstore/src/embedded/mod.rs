@@ -1,6 +1,11 @@
-//! The embedded (local-mode) Sigstore services.
+//! The embedded (local-mode) Sigstore services: signing keys ([`keys`]), the certificate
+//! transparency log that signs SCTs ([`ct`]), the certificate authority ([`ca`]), the RFC 3161
+//! timestamp authority ([`tsa`]), and the storage trait of the transparency log ([`store`]).
 
+pub mod ca;
+pub mod ct;
 pub mod keys;
+mod pki;
 pub mod store;
 
 #[cfg(test)]
