@@ -7,6 +7,7 @@ pub mod ct;
 pub mod keys;
 mod pki;
 pub mod store;
+pub mod tsa;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
