@@ -146,12 +146,12 @@ fn embedded_sct_verifies_with_the_ct_key_and_not_another() {
     let log =
         f.ct.transparency_log("https://ct.local", UnixTime::from_secs(NOW.secs() - 60));
     assert_eq!(
-        verify_embedded_scts(&leaf, issuer.public_key().spki_der(), &[log.clone()]),
+        verify_embedded_scts(&leaf, issuer.public_key().spki_der(), std::slice::from_ref(&log)),
         Ok(1)
     );
     // The SCT binds the issuer key.
     let root = Certificate::from_der(f.ca.root_der()).unwrap();
-    assert!(verify_embedded_scts(&leaf, root.public_key().spki_der(), &[log.clone()]).is_err());
+    assert!(verify_embedded_scts(&leaf, root.public_key().spki_der(), std::slice::from_ref(&log)).is_err());
     // Another CT key (even under the same log id) does not verify it.
     let other = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
     let mut forged = log.clone();
