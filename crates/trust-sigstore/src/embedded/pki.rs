@@ -336,7 +336,7 @@ pub(crate) fn load_or_create_hierarchy(
     })
 }
 
-/// `UnixTime` to whole seconds, and `now + secs` without overflow.
+/// `now + secs` in whole seconds, saturating instead of overflowing.
 pub(crate) fn plus(now: UnixTime, secs: i64) -> i64 {
     now.secs().saturating_add(secs)
 }
