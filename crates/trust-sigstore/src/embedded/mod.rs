@@ -1,7 +1,81 @@
-//! The embedded (local-mode) Sigstore services.
+//! The embedded (local-mode) Sigstore services: signing keys ([`keys`]), the certificate
+//! transparency log that signs SCTs ([`ct`]), the certificate authority ([`ca`]), the RFC 3161
+//! timestamp authority ([`tsa`]), and the transparency log ([`log`], with Rekor bodies in [`rekor`],
+//! proofs in [`merkle`] and its storage trait in [`store`]).
 
+pub mod ca;
+pub mod ct;
 pub mod keys;
 pub mod log;
 pub mod merkle;
+mod pki;
 pub mod rekor;
 pub mod store;
+pub mod tsa;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) mod testutil {
+    use std::path::PathBuf;
+
+    /// A fresh, empty directory under the system temp dir.
+    pub(crate) fn temp_dir(name: &str) -> PathBuf {
+        let mut suffix = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut suffix).unwrap();
+        let dir = std::env::temp_dir().join(format!("certus-{name}-{}", hex::encode(suffix)));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
+
+/// Writes a CA chain, an issued leaf, a TSA chain, a timestamp response and key files into
+/// `$CERTUS_DUMP_DIR`, to be checked by hand with openssl (see docs/decisions.md). Ignored: run
+/// with `cargo test -p trust-sigstore dump_for_openssl -- --ignored`.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod openssl_dump {
+    use super::ca::{IssueRequest, LocalCa, SignerIdentity};
+    use super::ct::CtLog;
+    use super::keys::{self, KeyAlgorithm, SigningKey};
+    use super::tsa::LocalTsa;
+    use trust_core::crypto::{pem_encode, sha256, HashAlgorithm};
+    use trust_core::time::UnixTime;
+
+    #[test]
+    #[ignore]
+    fn dump_for_openssl() {
+        let Ok(dir) = std::env::var("CERTUS_DUMP_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let now = UnixTime::from_secs(i64::try_from(secs).unwrap());
+        let ca = LocalCa::load_or_create(&dir.join("ca"), Some("pw"), now).unwrap();
+        let ct = CtLog::load_or_create(&dir.join("ca/keys/ct.key.pem"), None).unwrap();
+        let leaf_key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let issued = ca
+            .issue(
+                &IssueRequest {
+                    public_key_spki_der: leaf_key.public_key_spki_der(),
+                    identity: SignerIdentity::Email("alice@example.com".into()),
+                    oidc_issuer: "https://accounts.example.com".into(),
+                    claims: vec![(9, "https://ci.example.com/build".into())],
+                    now,
+                },
+                &ct,
+            )
+            .unwrap();
+        std::fs::write(dir.join("leaf.pem"), pem_encode("CERTIFICATE", &issued.leaf_der)).unwrap();
+        std::fs::write(dir.join("ct.pub.der"), ct.key().public_key_spki_der()).unwrap();
+        let tsa = LocalTsa::load_or_create(&dir.join("tsa"), None, now).unwrap();
+        std::fs::write(dir.join("artifact"), b"artifact").unwrap();
+        let resp = tsa
+            .timestamp(HashAlgorithm::Sha256, &sha256(b"artifact"), Some(&[0x12, 0x34]), now)
+            .unwrap();
+        std::fs::write(dir.join("tsa.resp"), resp).unwrap();
+        keys::load_or_create(&dir.join("enc.key.pem"), KeyAlgorithm::EcdsaP384Sha384, Some("pw")).unwrap();
+    }
+}
