@@ -131,6 +131,16 @@ impl Store {
                     .foreign_keys(true)
             });
         }
+        if backend == Backend::Postgres {
+            // One direct attempt first: the pool would retry a refused connection until its
+            // acquire timeout, turning "nothing listens there" into a 30 s hang.
+            preflight_postgres(url)
+                .await
+                .map_err(|reason| StoreOpenError::Unavailable {
+                    target: target.clone(),
+                    reason: scrub(reason),
+                })?;
+        }
         let db = Database::connect(options)
             .await
             .map_err(|e| StoreOpenError::Unavailable {
@@ -224,6 +234,19 @@ impl Store {
         names.sort();
         Ok(names)
     }
+}
+
+/// Opens and closes one PostgreSQL connection, within the connect timeout.
+async fn preflight_postgres(url: &str) -> std::result::Result<(), String> {
+    use sea_orm::sqlx::postgres::PgConnectOptions;
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    let options: PgConnectOptions = url.parse().map_err(|e| format!("{e}"))?;
+    let conn = tokio::time::timeout(Duration::from_secs(10), options.connect())
+        .await
+        .map_err(|_| "connection timed out after 10 s".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    Ok(())
 }
 
 /// Why migrating failed.
@@ -569,5 +592,28 @@ impl LogAppend for StoreAppend {
     async fn commit(self) -> StoreResult<()> {
         self.txn.commit().await.map_err(Error::from)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redact_url, url_password};
+
+    #[test]
+    fn redacts_passwords_and_query() {
+        assert_eq!(
+            redact_url("postgres://certus:s3cret@db.internal:5432/trust?sslmode=disable&password=x"),
+            "postgres://certus@db.internal:5432/trust"
+        );
+        assert_eq!(
+            redact_url("postgres://db.internal/trust"),
+            "postgres://db.internal/trust"
+        );
+        assert_eq!(redact_url("postgresql://u:p@h"), "postgresql://u@h");
+        assert_eq!(redact_url("sqlite://data/store.db?mode=rwc"), "sqlite://data/store.db");
+        assert_eq!(redact_url("data/store.db"), "data/store.db");
+        assert_eq!(url_password("postgres://u:p%40ss@h/db"), Some("p%40ss"));
+        assert_eq!(url_password("postgres://u@h/db"), None);
+        assert_eq!(url_password("postgres://u:@h/db"), None);
     }
 }

@@ -218,13 +218,28 @@ fn free_port() -> u16 {
         .expect("free TCP port")
 }
 
-/// Stops the cluster and removes its directory once stdin reaches EOF (the test process exited).
-const GUARD_SCRIPT: &str = r#"log="$1"; dir="$2"; shift 2
-"$@" >"$log" 2>&1 </dev/null &
-pid=$!
-cat >/dev/null
-kill -INT "$pid" 2>/dev/null
-wait "$pid"
+/// Runs initdb and postgres (each through the privilege-dropping prefix in `"$@"`), then waits
+/// for EOF on stdin (the test process exited, however it exited), stops the cluster and removes
+/// its directory. initdb runs here, not in the test process, so a test process killed during
+/// initdb still leaves nothing behind.
+const GUARD_SCRIPT: &str = r#"dir="$1"; bin="$2"; port="$3"; shift 3
+if "$@" "$bin/initdb" -A trust -U postgres -E UTF8 --locale=C --no-sync --no-instructions \
+    -D "$dir/data" >"$dir/initdb.log" 2>&1 </dev/null; then
+  "$@" "$bin/postgres" -D "$dir/data" -p "$port" -c listen_addresses=127.0.0.1 \
+    -c "unix_socket_directories=$dir" -c max_connections=200 >"$dir/postgres.log" 2>&1 </dev/null &
+  pid=$!
+  cat >/dev/null
+  # A background job starts with SIGINT ignored until postgres installs its handler: repeat the
+  # fast-shutdown request, and kill it if it is still there after 10 s.
+  kill -INT "$pid" 2>/dev/null
+  ( sleep 1; kill -INT "$pid"; sleep 1; kill -INT "$pid"; sleep 8; kill -KILL "$pid" ) 2>/dev/null &
+  timer=$!
+  wait "$pid"
+  kill "$timer" 2>/dev/null
+else
+  : >"$dir/initdb.failed"
+  cat >/dev/null
+fi
 rm -rf "$dir""#;
 
 fn start_cluster() -> Server {
@@ -239,8 +254,6 @@ fn start_cluster() -> Server {
     };
     let dir = base.join(format!("certus-pg-{}", unique_suffix()));
     std::fs::create_dir_all(&dir).expect("create cluster dir");
-    let data = dir.join("data");
-    let log = dir.join("postgres.log");
     let prefix = match &privileges {
         Some((prefix, uid, gid)) => {
             std::os::unix::fs::chown(&dir, Some(*uid), Some(*gid)).expect("chown cluster dir");
@@ -248,75 +261,21 @@ fn start_cluster() -> Server {
         }
         None => Vec::new(),
     };
-    let run = |program: &Path| -> Command {
-        let mut cmd = match prefix.split_first() {
-            Some((first, rest)) => {
-                let mut c = Command::new(first);
-                c.args(rest).arg(program);
-                c
-            }
-            None => Command::new(program),
-        };
-        cmd.current_dir(&dir);
-        cmd
-    };
-
-    let out = run(&bin.join("initdb"))
-        .args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-            "--no-instructions",
-            "-D",
-        ])
-        .arg(&data)
-        .output()
-        .expect("run initdb");
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&dir);
-        panic!(
-            "initdb failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
     let port = free_port();
-    let postgres_args: Vec<String> = prefix
-        .iter()
-        .cloned()
-        .chain([
-            bin.join("postgres").display().to_string(),
-            "-D".to_owned(),
-            data.display().to_string(),
-            "-p".to_owned(),
-            port.to_string(),
-            "-c".to_owned(),
-            "listen_addresses=127.0.0.1".to_owned(),
-            "-c".to_owned(),
-            format!("unix_socket_directories={}", dir.display()),
-            "-c".to_owned(),
-            "max_connections=200".to_owned(),
-        ])
-        .collect();
     let mut guard = Command::new("sh")
         .arg("-c")
         .arg(GUARD_SCRIPT)
         .arg("certus-pg-guard")
-        .arg(&log)
         .arg(&dir)
-        .args(&postgres_args)
+        .arg(&bin)
+        .arg(port.to_string())
+        .args(&prefix)
+        .current_dir(&dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn sh to run postgres");
+        .expect("spawn sh to run initdb and postgres");
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let port_arg = port.to_string();
@@ -339,13 +298,21 @@ fn start_cluster() -> Server {
         if ready {
             break;
         }
+        let initdb_failed = dir.join("initdb.failed").exists();
         let exited = guard.try_wait().ok().flatten().is_some();
-        if exited || Instant::now() > deadline {
+        if initdb_failed || exited || Instant::now() > deadline {
             let mut text = String::new();
-            let _ = std::fs::File::open(&log).and_then(|mut f| f.read_to_string(&mut text));
-            let _ = guard.kill();
-            let _ = std::fs::remove_dir_all(&dir);
-            panic!("test PostgreSQL did not start on 127.0.0.1:{port} (exited: {exited}); log:\n{text}");
+            for log in ["initdb.log", "postgres.log"] {
+                let _ = std::fs::File::open(dir.join(log)).and_then(|mut f| f.read_to_string(&mut text));
+            }
+            // Closing stdin makes the guard stop what it started and remove the directory.
+            drop(guard.stdin.take());
+            let _ = guard.wait();
+            panic!(
+                "test PostgreSQL ({}) did not start on 127.0.0.1:{port} (initdb failed: {initdb_failed}, \
+                 guard exited: {exited}); logs:\n{text}",
+                bin.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -357,5 +324,26 @@ fn start_cluster() -> Server {
     Server {
         admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
         _guard: Some(Mutex::new(guard)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_the_database_name() {
+        use super::with_database;
+        assert_eq!(
+            with_database("postgres://u:p@h:5/postgres", "t1"),
+            "postgres://u:p@h:5/t1"
+        );
+        assert_eq!(with_database("postgres://u@h:5", "t1"), "postgres://u@h:5/t1");
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "t1"),
+            "postgres://h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h?host=/tmp", "t1"),
+            "postgres://h/t1?host=/tmp"
+        );
     }
 }
