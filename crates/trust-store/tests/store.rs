@@ -109,6 +109,25 @@ pub async fn migrations_idempotent(url: &str) {
     assert_eq!(third.tree_size().await.unwrap(), 2);
 }
 
+pub async fn concurrent_first_opens(url: &str) {
+    // Four processes' worth of first opens on an empty database: the schema lock lets one
+    // migrate; the others wait, then find nothing to do.
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.to_owned();
+            tokio::spawn(async move { Store::open(&url).await })
+        })
+        .collect();
+    for open in opens {
+        let store = open.await.unwrap().unwrap();
+        assert_eq!(
+            store.applied_migrations().await.unwrap(),
+            trust_store::migration::known_migrations()
+        );
+        assert_eq!(store.tree_size().await.unwrap(), 0);
+    }
+}
+
 pub async fn schema_too_new_is_refused(url: &str) {
     let store = Store::open(url).await.unwrap();
     store.close().await.unwrap();
@@ -524,6 +543,7 @@ macro_rules! suite {
                 };
             }
             case!(migrations_idempotent);
+            case!(concurrent_first_opens);
             case!(schema_too_new_is_refused);
             case!(append_and_read_back);
             case!(large_batch_is_chunked);
