@@ -26,7 +26,7 @@ use aws_lc_rs::signature::{
 use der::asn1::{Any, ObjectIdentifier, OctetString};
 use der::{Decode, Encode, Sequence};
 use spki::AlgorithmIdentifierOwned;
-use trust_core::crypto::{pem_decode, pem_encode, sha256, PublicKey};
+use trust_core::crypto::{pem_decode, pem_encode, sha256, Digest, HashAlgorithm, PublicKey};
 
 /// PEM label of an unencrypted PKCS#8 key.
 const LABEL_PLAIN: &str = "PRIVATE KEY";
@@ -231,6 +231,27 @@ impl SigningKey {
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
         self.pair
             .sign(&SystemRandom::new(), msg)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| KeyError::Crypto("signing"))
+    }
+
+    /// Signs a message given only its digest (`sha256:` for P-256, `sha384:` for P-384): the same
+    /// signature [`SigningKey::sign`] makes over the message itself. Used to sign artifacts by digest.
+    pub fn sign_digest(&self, digest: &Digest) -> Result<Vec<u8>, KeyError> {
+        let alg = match (self.alg, digest.algorithm()) {
+            (KeyAlgorithm::EcdsaP256Sha256, HashAlgorithm::Sha256) => &aws_lc_rs::digest::SHA256,
+            (KeyAlgorithm::EcdsaP384Sha384, HashAlgorithm::Sha384) => &aws_lc_rs::digest::SHA384,
+            (alg, hash) => {
+                return Err(KeyError::WrongKeyType {
+                    expected: alg,
+                    found: format!("a {} digest", hash.name()),
+                })
+            }
+        };
+        let imported =
+            aws_lc_rs::digest::Digest::import_less_safe(digest.as_bytes(), alg).map_err(|_| KeyError::Crypto("digest"))?;
+        self.pair
+            .sign_digest(&imported)
             .map(|s| s.as_ref().to_vec())
             .map_err(|_| KeyError::Crypto("signing"))
     }

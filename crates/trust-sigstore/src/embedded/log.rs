@@ -350,104 +350,13 @@ async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: Vec<NewEntry>) -
 mod tests {
     use super::super::keys::KeyAlgorithm;
     use super::super::rekor;
-    use super::super::store::{LogStore, NodeId, StoreResult};
+    use super::super::store::LogStore;
+    use super::super::testutil::Mem;
     use super::*;
-    use std::collections::{BTreeMap, HashMap};
-    use std::sync::Mutex;
     use trust_core::crypto::{HashAlgorithm, PublicKey};
     use trust_core::time::{TimeRange, UnixTime};
     use trust_core::tlog::{verify_consistency, verify_inclusion_with_checkpoint, verify_set};
     use trust_core::trust_root::TransparencyLog as TrustedLog;
-
-    /// An in-memory store with the same transaction semantics (test only; the durable stores
-    /// are in trust-store and run the same log tests there).
-    #[derive(Default)]
-    struct Mem {
-        lock: Arc<tokio::sync::Mutex<()>>,
-        data: Arc<Mutex<MemData>>,
-        fail_commits: std::sync::atomic::AtomicBool,
-    }
-    #[derive(Default, Clone)]
-    struct MemData {
-        leaves: BTreeMap<u64, LogLeaf>,
-        nodes: HashMap<NodeId, Hash>,
-        checkpoints: BTreeMap<u64, Checkpoint>,
-        artifacts: Vec<SignedArtifact>,
-    }
-    struct MemTx {
-        _guard: tokio::sync::OwnedMutexGuard<()>,
-        data: Arc<Mutex<MemData>>,
-        pending: Option<AppendBatch>,
-        fail: bool,
-    }
-    fn get_nodes(d: &MemData, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
-        ids.iter()
-            .map(|id| d.nodes.get(id).copied().ok_or_else(|| StoreError::Corrupt(format!("{id:?}"))))
-            .collect()
-    }
-    impl LogAppend for MemTx {
-        async fn tree_size(&mut self) -> StoreResult<u64> {
-            Ok(self.data.lock().unwrap().leaves.len() as u64)
-        }
-        async fn nodes(&mut self, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
-            get_nodes(&self.data.lock().unwrap(), ids)
-        }
-        async fn write(&mut self, batch: AppendBatch) -> StoreResult<()> {
-            self.pending = Some(batch);
-            Ok(())
-        }
-        async fn commit(self) -> StoreResult<()> {
-            if self.fail {
-                return Err(StoreError::Unavailable("disk full".into()));
-            }
-            let mut d = self.data.lock().unwrap();
-            let b = self.pending.unwrap_or_default();
-            for l in b.leaves {
-                assert!(d.leaves.insert(l.index, l).is_none());
-            }
-            for (id, h) in b.nodes {
-                assert!(d.nodes.insert(id, h).is_none());
-            }
-            if let Some(cp) = b.checkpoint {
-                d.checkpoints.insert(cp.tree_size, cp);
-            }
-            d.artifacts.extend(b.artifacts);
-            Ok(())
-        }
-    }
-    impl LogStore for Mem {
-        type Append = MemTx;
-        async fn begin_append(&self) -> StoreResult<MemTx> {
-            Ok(MemTx {
-                _guard: self.lock.clone().lock_owned().await,
-                data: self.data.clone(),
-                pending: None,
-                fail: self.fail_commits.load(std::sync::atomic::Ordering::SeqCst),
-            })
-        }
-        async fn tree_size(&self) -> StoreResult<u64> {
-            Ok(self.data.lock().unwrap().leaves.len() as u64)
-        }
-        async fn nodes(&self, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
-            get_nodes(&self.data.lock().unwrap(), ids)
-        }
-        async fn leaf(&self, index: u64) -> StoreResult<Option<LogLeaf>> {
-            Ok(self.data.lock().unwrap().leaves.get(&index).cloned())
-        }
-        async fn leaf_by_uuid(&self, uuid: &str) -> StoreResult<Option<LogLeaf>> {
-            Ok(self.data.lock().unwrap().leaves.values().find(|l| l.uuid == uuid).cloned())
-        }
-        async fn leaves_by_digest(&self, digest: &str) -> StoreResult<Vec<LogLeaf>> {
-            let d = self.data.lock().unwrap();
-            Ok(d.leaves.values().filter(|l| l.artifact_digest == digest).cloned().collect())
-        }
-        async fn latest_checkpoint(&self) -> StoreResult<Option<Checkpoint>> {
-            Ok(self.data.lock().unwrap().checkpoints.values().last().cloned())
-        }
-        async fn checkpoint(&self, tree_size: u64) -> StoreResult<Option<Checkpoint>> {
-            Ok(self.data.lock().unwrap().checkpoints.get(&tree_size).cloned())
-        }
-    }
 
     fn config() -> LogConfig {
         LogConfig {

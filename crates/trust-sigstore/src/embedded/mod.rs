@@ -6,6 +6,7 @@
 pub mod ca;
 pub mod ct;
 pub mod keys;
+pub mod local;
 pub mod log;
 pub mod merkle;
 mod pki;
@@ -16,7 +17,99 @@ pub mod tsa;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 pub(crate) mod testutil {
+    use super::store::*;
+    use std::collections::{BTreeMap, HashMap};
     use std::path::PathBuf;
+    use std::sync::{Arc, Mutex};
+    /// An in-memory store with the same transaction semantics (test only; the durable stores
+    /// are in trust-store and run the same log tests there).
+    #[derive(Default)]
+    pub(crate) struct Mem {
+        pub(crate) lock: Arc<tokio::sync::Mutex<()>>,
+        pub(crate) data: Arc<Mutex<MemData>>,
+        pub(crate) fail_commits: std::sync::atomic::AtomicBool,
+    }
+    #[derive(Default, Clone)]
+    pub(crate) struct MemData {
+        pub(crate) leaves: BTreeMap<u64, LogLeaf>,
+        pub(crate) nodes: HashMap<NodeId, Hash>,
+        pub(crate) checkpoints: BTreeMap<u64, Checkpoint>,
+        pub(crate) artifacts: Vec<SignedArtifact>,
+    }
+    pub(crate) struct MemTx {
+        _guard: tokio::sync::OwnedMutexGuard<()>,
+        data: Arc<Mutex<MemData>>,
+        pending: Option<AppendBatch>,
+        fail: bool,
+    }
+    fn get_nodes(d: &MemData, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
+        ids.iter()
+            .map(|id| d.nodes.get(id).copied().ok_or_else(|| StoreError::Corrupt(format!("{id:?}"))))
+            .collect()
+    }
+    impl LogAppend for MemTx {
+        async fn tree_size(&mut self) -> StoreResult<u64> {
+            Ok(self.data.lock().unwrap().leaves.len() as u64)
+        }
+        async fn nodes(&mut self, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
+            get_nodes(&self.data.lock().unwrap(), ids)
+        }
+        async fn write(&mut self, batch: AppendBatch) -> StoreResult<()> {
+            self.pending = Some(batch);
+            Ok(())
+        }
+        async fn commit(self) -> StoreResult<()> {
+            if self.fail {
+                return Err(StoreError::Unavailable("disk full".into()));
+            }
+            let mut d = self.data.lock().unwrap();
+            let b = self.pending.unwrap_or_default();
+            for l in b.leaves {
+                assert!(d.leaves.insert(l.index, l).is_none());
+            }
+            for (id, h) in b.nodes {
+                assert!(d.nodes.insert(id, h).is_none());
+            }
+            if let Some(cp) = b.checkpoint {
+                d.checkpoints.insert(cp.tree_size, cp);
+            }
+            d.artifacts.extend(b.artifacts);
+            Ok(())
+        }
+    }
+    impl LogStore for Mem {
+        type Append = MemTx;
+        async fn begin_append(&self) -> StoreResult<MemTx> {
+            Ok(MemTx {
+                _guard: self.lock.clone().lock_owned().await,
+                data: self.data.clone(),
+                pending: None,
+                fail: self.fail_commits.load(std::sync::atomic::Ordering::SeqCst),
+            })
+        }
+        async fn tree_size(&self) -> StoreResult<u64> {
+            Ok(self.data.lock().unwrap().leaves.len() as u64)
+        }
+        async fn nodes(&self, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
+            get_nodes(&self.data.lock().unwrap(), ids)
+        }
+        async fn leaf(&self, index: u64) -> StoreResult<Option<LogLeaf>> {
+            Ok(self.data.lock().unwrap().leaves.get(&index).cloned())
+        }
+        async fn leaf_by_uuid(&self, uuid: &str) -> StoreResult<Option<LogLeaf>> {
+            Ok(self.data.lock().unwrap().leaves.values().find(|l| l.uuid == uuid).cloned())
+        }
+        async fn leaves_by_digest(&self, digest: &str) -> StoreResult<Vec<LogLeaf>> {
+            let d = self.data.lock().unwrap();
+            Ok(d.leaves.values().filter(|l| l.artifact_digest == digest).cloned().collect())
+        }
+        async fn latest_checkpoint(&self) -> StoreResult<Option<Checkpoint>> {
+            Ok(self.data.lock().unwrap().checkpoints.values().last().cloned())
+        }
+        async fn checkpoint(&self, tree_size: u64) -> StoreResult<Option<Checkpoint>> {
+            Ok(self.data.lock().unwrap().checkpoints.get(&tree_size).cloned())
+        }
+    }
 
     /// A fresh, empty directory under the system temp dir.
     pub(crate) fn temp_dir(name: &str) -> PathBuf {

@@ -1,0 +1,685 @@
+//! Local mode: the embedded CA, CT log, transparency log and TSA behind one signing entry point.
+//!
+//! A data directory holds everything but the log's rows: `local.json` (the manifest: signer
+//! identity, log URL and tree id, when each key came into service), `keys/` (PKCS#8, 0600,
+//! optionally encrypted) and `certs/`. The log itself lives in a [`LogStore`].
+
+use super::ca::{IssueRequest, LocalCa, SignerIdentity};
+use super::ct::CtLog;
+use super::keys::{self, KeyAlgorithm, SigningKey};
+use super::log::{LogConfig, LogError, LoggedEntry, NewEntry, TransparencyLog};
+use super::rekor::{self, EntryKind};
+use super::store::{LogStore, SignedArtifact};
+use super::tsa::LocalTsa;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use trust_core::crypto::{pem_encode, sha256, Digest, HashAlgorithm};
+use trust_core::dsse::{pae, IN_TOTO_PAYLOAD_TYPE};
+use trust_core::time::UnixTime;
+
+/// The manifest file name inside the data directory.
+pub const MANIFEST: &str = "local.json";
+const MANIFEST_VERSION: u32 = 1;
+/// The in-toto statement type certus-trust writes.
+pub const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+
+/// The current time, from the system clock.
+pub fn now() -> UnixTime {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    UnixTime::new(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
+}
+
+/// Local-mode failures. Each has a stable code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// The data directory has no manifest.
+    #[error("{0} is not a certus-trust data directory (no {MANIFEST}); run `certus-trust-cli local init --data-dir {0}`")]
+    NotInitialized(String),
+    /// The data directory is already set up.
+    #[error("{0} is already initialized")]
+    AlreadyInitialized(String),
+    /// The manifest is unreadable or invalid.
+    #[error("invalid {MANIFEST}: {0}")]
+    Manifest(String),
+    /// Bad signer settings or request.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Key handling failed.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// The CA failed.
+    #[error(transparent)]
+    Ca(#[from] super::ca::CaError),
+    /// The CT log failed.
+    #[error(transparent)]
+    Ct(#[from] super::ct::CtError),
+    /// The TSA failed.
+    #[error(transparent)]
+    Tsa(#[from] super::tsa::TsaError),
+    /// The transparency log failed; nothing was logged.
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+impl LocalError {
+    /// Stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotInitialized(_) => "local.not_initialized",
+            Self::AlreadyInitialized(_) => "local.already_initialized",
+            Self::Manifest(_) => "local.manifest_invalid",
+            Self::InvalidInput(_) => "local.invalid_input",
+            Self::Io { .. } => "local.io",
+            Self::Key(e) => e.code(),
+            Self::Ca(e) => e.code(),
+            Self::Ct(e) => e.code(),
+            Self::Tsa(e) => e.code(),
+            Self::Log(e) => e.code(),
+        }
+    }
+}
+
+/// Settings chosen at `init`.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// The identity certificates are issued to: an email address or a URI.
+    pub identity: String,
+    /// The OIDC issuer recorded in certificates.
+    pub oidc_issuer: String,
+    /// The URL the services are published under (the log's `baseUrl` in the trusted root; its
+    /// host names the log in checkpoints).
+    pub url: String,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        Self {
+            identity: "certus-trust@localhost".into(),
+            oidc_issuer: "https://certus-trust.localhost".into(),
+            url: "http://127.0.0.1:8888".into(),
+        }
+    }
+}
+
+/// The data directory's manifest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Format version.
+    pub version: u32,
+    /// Default signer identity.
+    pub identity: String,
+    /// Default OIDC issuer.
+    pub oidc_issuer: String,
+    /// Published URL of the services.
+    pub url: String,
+    /// The log's tree id (checkpoint origin `<host> - <tree id>`).
+    pub tree_id: u64,
+    /// When the log and CT keys came into service (Unix seconds).
+    pub created: i64,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
+    move |source| LocalError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn parse_identity(identity: &str) -> Result<SignerIdentity, LocalError> {
+    let identity = identity.trim();
+    if identity.is_empty() {
+        return Err(LocalError::InvalidInput("the signer identity is empty".into()));
+    }
+    Ok(if identity.contains("://") {
+        SignerIdentity::Uri(identity.to_owned())
+    } else {
+        SignerIdentity::Email(identity.to_owned())
+    })
+}
+
+fn url_host(url: &str) -> Result<&str, LocalError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| LocalError::InvalidInput(format!("service URL {url:?} must start with http:// or https://")))?;
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(LocalError::InvalidInput(format!("service URL {url:?} has no host")));
+    }
+    Ok(host)
+}
+
+/// Writes `bytes` to `path` atomically (temp file, fsync, rename, fsync of the directory).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LocalError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("manifest")
+    ));
+    let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+    f.write_all(bytes).map_err(io_err(&tmp))?;
+    f.sync_all().map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err(path))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
+}
+
+/// What to sign.
+#[derive(Clone, Debug)]
+pub enum SignContent {
+    /// A message signature over the artifact digest (`hashedrekord` entry).
+    Digest,
+    /// An in-toto statement whose only subject is the artifact, in a DSSE envelope (`dsse` entry).
+    InToto {
+        /// The statement's predicate type.
+        predicate_type: String,
+        /// The predicate (a JSON object).
+        predicate: Value,
+        /// The subject's name.
+        subject_name: String,
+    },
+}
+
+/// A signing request.
+#[derive(Clone, Debug)]
+pub struct SignRequest {
+    /// The artifact digest (SHA-256).
+    pub artifact: Digest,
+    /// What to sign.
+    pub content: SignContent,
+    /// Free-text artifact type, recorded with the signing.
+    pub artifact_type: Option<String>,
+    /// Subject name, recorded with the signing.
+    pub subject: Option<String>,
+    /// Whether to add an RFC 3161 timestamp from the embedded TSA.
+    pub timestamp: bool,
+    /// Override the configured signer identity.
+    pub identity: Option<String>,
+}
+
+/// A completed signing.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    /// The Sigstore bundle (v0.3 JSON).
+    pub bundle: String,
+    /// The signature bytes (over the digest, or the DSSE signature).
+    pub signature: Vec<u8>,
+    /// The leaf certificate, PEM.
+    pub certificate_pem: String,
+    /// Signer identity and issuer.
+    pub identity: String,
+    /// The OIDC issuer in the certificate.
+    pub issuer: String,
+    /// The log entry, with its inclusion proof.
+    pub entry: LoggedEntry,
+}
+
+/// The local-mode services.
+pub struct LocalSigstore<S: LogStore> {
+    dir: PathBuf,
+    manifest: Manifest,
+    ca: LocalCa,
+    ct: CtLog,
+    tsa: LocalTsa,
+    log: TransparencyLog<S>,
+}
+
+impl<S: LogStore> std::fmt::Debug for LocalSigstore<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalSigstore")
+            .field("dir", &self.dir)
+            .field("manifest", &self.manifest)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates the data directory's manifest and keys. Fails if it is already initialized.
+pub fn init(dir: &Path, options: &InitOptions, passphrase: Option<&str>) -> Result<Manifest, LocalError> {
+    parse_identity(&options.identity)?;
+    if options.oidc_issuer.trim().is_empty() {
+        return Err(LocalError::InvalidInput("the OIDC issuer is empty".into()));
+    }
+    url_host(&options.url)?;
+    let path = dir.join(MANIFEST);
+    if path.exists() {
+        return Err(LocalError::AlreadyInitialized(dir.display().to_string()));
+    }
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let created = now();
+    // Keys and certificates first; the manifest last, so a crash leaves no half-initialized
+    // directory that claims to be ready (re-running init picks the existing keys up).
+    LocalCa::load_or_create(dir, passphrase, created)?;
+    LocalTsa::load_or_create(dir, passphrase, created)?;
+    CtLog::load_or_create(&dir.join("keys/ct.key.pem"), passphrase)?;
+    keys::load_or_create(&dir.join("keys/log.key.pem"), KeyAlgorithm::EcdsaP256Sha256, passphrase)?;
+    let mut id = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut id).map_err(|_| LocalError::InvalidInput("no randomness".into()))?;
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        identity: options.identity.trim().to_owned(),
+        oidc_issuer: options.oidc_issuer.trim().to_owned(),
+        url: options.url.trim_end_matches('/').to_owned(),
+        tree_id: u64::from_be_bytes(id) >> 1,
+        created: created.secs(),
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| LocalError::Manifest(e.to_string()))?;
+    write_atomic(&path, &json)?;
+    Ok(manifest)
+}
+
+/// Reads the manifest of an initialized data directory.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, LocalError> {
+    let path = dir.join(MANIFEST);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LocalError::NotInitialized(dir.display().to_string()))
+        }
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| LocalError::Manifest(e.to_string()))?;
+    if m.version != MANIFEST_VERSION {
+        return Err(LocalError::Manifest(format!(
+            "format version {} (this binary knows {MANIFEST_VERSION})",
+            m.version
+        )));
+    }
+    parse_identity(&m.identity)?;
+    url_host(&m.url)?;
+    Ok(m)
+}
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    B64.encode(bytes)
+}
+
+fn rfc3339(secs: i64) -> String {
+    UnixTime::from_secs(secs).to_string()
+}
+
+impl<S: LogStore> LocalSigstore<S> {
+    /// Opens an initialized data directory with the log stored in `store`. Starts the log's
+    /// writer task, so it must run inside a tokio runtime.
+    pub fn open(dir: &Path, store: Arc<S>, passphrase: Option<&str>, max_batch: usize) -> Result<Self, LocalError> {
+        let manifest = read_manifest(dir)?;
+        let created = UnixTime::from_secs(manifest.created);
+        let missing = |p: &Path| -> Result<(), LocalError> {
+            if p.exists() {
+                Ok(())
+            } else {
+                Err(LocalError::Manifest(format!("{} is missing", p.display())))
+            }
+        };
+        let ct_path = dir.join("keys/ct.key.pem");
+        let log_path = dir.join("keys/log.key.pem");
+        missing(&ct_path)?;
+        missing(&log_path)?;
+        let ca = LocalCa::load_or_create(dir, passphrase, created)?;
+        let tsa = LocalTsa::load_or_create(dir, passphrase, created)?;
+        let ct = CtLog::load_or_create(&ct_path, passphrase)?;
+        let log_key = keys::load_or_create(&log_path, KeyAlgorithm::EcdsaP256Sha256, passphrase)?;
+        let config = LogConfig {
+            name: url_host(&manifest.url)?.to_owned(),
+            tree_id: manifest.tree_id,
+            max_batch,
+        };
+        let log = TransparencyLog::start(store, log_key, config);
+        Ok(Self {
+            dir: dir.to_owned(),
+            manifest,
+            ca,
+            ct,
+            tsa,
+            log,
+        })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The transparency log.
+    pub fn log(&self) -> &TransparencyLog<S> {
+        &self.log
+    }
+
+    /// Signs with a fresh ephemeral key and a certificate from the embedded CA, logs the entry
+    /// (with its signing record, in one transaction), optionally timestamps, and returns the
+    /// v0.3 bundle. Nothing is recorded unless everything succeeded.
+    pub async fn sign(&self, req: SignRequest) -> Result<Signed, LocalError> {
+        if req.artifact.algorithm() != HashAlgorithm::Sha256 {
+            return Err(LocalError::InvalidInput("only sha256 artifact digests can be signed".into()));
+        }
+        let identity = req.identity.clone().unwrap_or_else(|| self.manifest.identity.clone());
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
+        let now = now();
+        let issued = self.ca.issue(
+            &IssueRequest {
+                public_key_spki_der: key.public_key_spki_der(),
+                identity: parse_identity(&identity)?,
+                oidc_issuer: self.manifest.oidc_issuer.clone(),
+                claims: Vec::new(),
+                now,
+            },
+            &self.ct,
+        )?;
+        let cert_pem = pem_encode("CERTIFICATE", &issued.leaf_der);
+        let (signature, kind, body, content_json, predicate_type) = match &req.content {
+            SignContent::Digest => {
+                let sig = key.sign_digest(&req.artifact)?;
+                let body = rekor::hashedrekord_v001(&req.artifact, &sig, &cert_pem);
+                let content = json!({"messageSignature": {
+                    "messageDigest": {"algorithm": "SHA2_256", "digest": b64(req.artifact.as_bytes())},
+                    "signature": b64(&sig),
+                }});
+                (sig, EntryKind::HashedRekord, body, content, None)
+            }
+            SignContent::InToto {
+                predicate_type,
+                predicate,
+                subject_name,
+            } => {
+                if predicate_type.trim().is_empty() {
+                    return Err(LocalError::InvalidInput("the predicate type is empty".into()));
+                }
+                if !predicate.is_object() {
+                    return Err(LocalError::InvalidInput("the predicate must be a JSON object".into()));
+                }
+                let statement = json!({
+                    "_type": IN_TOTO_STATEMENT_V1,
+                    "subject": [{"name": subject_name, "digest": {"sha256": hex::encode(req.artifact.as_bytes())}}],
+                    "predicateType": predicate_type,
+                    "predicate": predicate,
+                });
+                let payload = serde_json::to_vec(&statement).map_err(|e| LocalError::InvalidInput(e.to_string()))?;
+                let sig = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
+                let envelope = json!({
+                    "payload": b64(&payload),
+                    "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                    "signatures": [{"sig": b64(&sig), "keyid": ""}],
+                });
+                let envelope_bytes = serde_json::to_vec(&envelope).map_err(|e| LocalError::InvalidInput(e.to_string()))?;
+                let body = rekor::dsse_v001(&envelope_bytes, &payload, &[&sig], &cert_pem);
+                (sig, EntryKind::Dsse, body, json!({"dsseEnvelope": envelope}), Some(predicate_type.clone()))
+            }
+        };
+        let timestamp = if req.timestamp {
+            Some(self.tsa.timestamp(HashAlgorithm::Sha256, &sha256(&signature), None, now)?)
+        } else {
+            None
+        };
+        let parts = Arc::new(BundleParts {
+            leaf_der: issued.leaf_der,
+            content: content_json,
+            timestamp,
+        });
+        let record_parts = parts.clone();
+        let issuer = self.manifest.oidc_issuer.clone();
+        let (rec_identity, rec_issuer) = (identity.clone(), issuer.clone());
+        let (artifact_type, subject) = (req.artifact_type.clone(), req.subject.clone());
+        let digest = req.artifact.to_string();
+        let entry = self
+            .log
+            .append(NewEntry {
+                kind,
+                body,
+                artifact_digest: digest.clone(),
+                record: Some(Box::new(move |done: &LoggedEntry| SignedArtifact {
+                    digest,
+                    artifact_type,
+                    subject,
+                    predicate_type,
+                    signer_identity: rec_identity,
+                    signer_issuer: rec_issuer,
+                    bundle: record_parts.bundle_json(done),
+                    log_index: done.leaf.index,
+                    entry_uuid: done.leaf.uuid.clone(),
+                    created: done.leaf.integrated_time,
+                })),
+            })
+            .await?;
+        Ok(Signed {
+            bundle: parts.bundle_json(&entry),
+            signature,
+            certificate_pem: cert_pem,
+            identity,
+            issuer,
+            entry,
+        })
+    }
+
+    /// The `trusted_root.json` that verifies everything this instance signs: the CA chain, the
+    /// log key, the CT log key and the TSA chain, each with its validity.
+    pub fn trusted_root(&self) -> Value {
+        let url = &self.manifest.url;
+        let created = rfc3339(self.manifest.created);
+        let log = |spki: &[u8], id: [u8; 32], base: String| {
+            json!({
+                "baseUrl": base,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {"rawBytes": b64(spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": created}},
+                "logId": {"keyId": b64(id)},
+            })
+        };
+        let chain = |ders: Vec<Vec<u8>>| -> Value {
+            Value::Array(ders.iter().map(|d| json!({"rawBytes": b64(d)})).collect())
+        };
+        let ca_valid = self.ca.intermediate_validity();
+        let tsa_valid = self.tsa.valid_for();
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [log(self.log.public_key_der(), self.log.log_id(), url.clone())],
+            "certificateAuthorities": [{
+                "subject": {"organization": "certus-trust", "commonName": "certus-trust local CA"},
+                "uri": url,
+                "certChain": {"certificates": chain(self.ca.chain_der())},
+                "validFor": {"start": ca_valid.start.to_string()},
+            }],
+            "ctlogs": [log(self.ct.key().public_key_spki_der(), self.ct.log_id(), format!("{url}/ct"))],
+            "timestampAuthorities": [{
+                "subject": {"organization": "certus-trust", "commonName": "certus-trust local TSA"},
+                "uri": format!("{url}/api/v1/timestamp"),
+                "certChain": {"certificates": chain(self.tsa.chain_der())},
+                "validFor": {"start": tsa_valid.start.to_string()},
+            }],
+        })
+    }
+
+    /// The signing config (v0.2) naming this instance's services.
+    pub fn signing_config(&self) -> Value {
+        let url = &self.manifest.url;
+        let service = |u: String| {
+            json!({"url": u, "majorApiVersion": 1, "validFor": {"start": rfc3339(self.manifest.created)}, "operator": "certus-trust"})
+        };
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": [service(url.clone())],
+            "oidcUrls": [],
+            "rekorTlogUrls": [service(url.clone())],
+            "tsaUrls": [service(format!("{url}/api/v1/timestamp"))],
+            "rekorTlogConfig": {"selector": "ANY"},
+            "tsaConfig": {"selector": "ANY"},
+        })
+    }
+
+    /// The sigstore-python `ClientTrustConfig`: trusted root plus signing config.
+    pub fn client_trust_config(&self) -> Value {
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": self.trusted_root(),
+            "signingConfig": self.signing_config(),
+        })
+    }
+}
+
+/// What a bundle needs besides the log entry.
+struct BundleParts {
+    leaf_der: Vec<u8>,
+    content: Value,
+    timestamp: Option<Vec<u8>>,
+}
+
+impl BundleParts {
+    fn bundle_json(&self, e: &LoggedEntry) -> String {
+        let p = &e.inclusion_proof;
+        let mut material = json!({
+            "certificate": {"rawBytes": b64(&self.leaf_der)},
+            "tlogEntries": [{
+                "logIndex": e.leaf.index.to_string(),
+                "logId": {"keyId": b64(e.log_id)},
+                "kindVersion": {"kind": e.kind.kind(), "version": e.kind.version()},
+                "integratedTime": e.leaf.integrated_time.to_string(),
+                "inclusionPromise": {"signedEntryTimestamp": b64(&e.leaf.signed_entry_timestamp)},
+                "inclusionProof": {
+                    "logIndex": p.log_index.to_string(),
+                    "rootHash": b64(p.root_hash),
+                    "treeSize": p.tree_size.to_string(),
+                    "hashes": p.hashes.iter().map(b64).collect::<Vec<_>>(),
+                    "checkpoint": {"envelope": p.checkpoint},
+                },
+                "canonicalizedBody": b64(&e.leaf.body),
+            }],
+        });
+        if let (Some(ts), Some(m)) = (&self.timestamp, material.as_object_mut()) {
+            m.insert(
+                "timestampVerificationData".into(),
+                json!({"rfc3161Timestamps": [{"signedTimestamp": b64(ts)}]}),
+            );
+        }
+        let mut bundle = json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": material,
+        });
+        if let (Some(b), Some(c)) = (bundle.as_object_mut(), self.content.as_object()) {
+            b.extend(c.clone());
+        }
+        serde_json::to_string(&bundle).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::super::testutil::{temp_dir, Mem};
+    use super::*;
+    use trust_core::policy::{CertificateIdentity, PolicyBuilder};
+    use trust_core::trust_root::TrustedRoot;
+    use trust_core::verifier::{VerifiedSigner, Verifier, VerifierConfig};
+
+    fn open(dir: &Path) -> LocalSigstore<Mem> {
+        LocalSigstore::open(dir, Arc::new(Mem::default()), None, 16).unwrap()
+    }
+
+    fn verifier(local: &LocalSigstore<Mem>, signed_timestamps: usize) -> Verifier {
+        let root = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).unwrap();
+        Verifier::new(root, VerifierConfig::default().with_signed_timestamps(signed_timestamps)).unwrap()
+    }
+
+    fn request(artifact: &[u8], content: SignContent, timestamp: bool) -> SignRequest {
+        SignRequest {
+            artifact: Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap(),
+            content,
+            artifact_type: Some("file".into()),
+            subject: Some("a.txt".into()),
+            timestamp,
+            identity: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn signed_bundles_verify_with_the_exported_root() {
+        let dir = temp_dir("local-sign");
+        init(&dir, &InitOptions::default(), None).unwrap();
+        let local = open(&dir);
+        let artifact = b"hello, certus";
+        let signed = local.sign(request(artifact, SignContent::Digest, true)).await.unwrap();
+        let id = CertificateIdentity::exact("certus-trust@localhost", "https://certus-trust.localhost").unwrap();
+        let policy = PolicyBuilder::new()
+            .artifact_bytes(artifact)
+            .certificate_identity(id.clone())
+            .now(now())
+            .build()
+            .unwrap();
+        let verified = verifier(&local, 1).verify_json(signed.bundle.as_bytes(), &policy).unwrap();
+        assert_eq!(verified.tlog_entries[0].log_index, signed.entry.leaf.index);
+        match &verified.signer {
+            VerifiedSigner::Certificate { identity, verified_scts, .. } => {
+                assert_eq!(identity, "certus-trust@localhost");
+                assert_eq!(*verified_scts, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The wrong artifact or identity fails.
+        let other = PolicyBuilder::new().artifact_bytes(b"other").certificate_identity(id).now(now()).build().unwrap();
+        assert!(verifier(&local, 1).verify_json(signed.bundle.as_bytes(), &other).is_err());
+        let wrong = CertificateIdentity::exact("mallory@localhost", "https://certus-trust.localhost").unwrap();
+        let policy = PolicyBuilder::new().artifact_bytes(artifact).certificate_identity(wrong).now(now()).build().unwrap();
+        assert_eq!(
+            verifier(&local, 1).verify_json(signed.bundle.as_bytes(), &policy).unwrap_err().code(),
+            "cert.identity_mismatch"
+        );
+    }
+
+    #[tokio::test]
+    async fn in_toto_statements_verify_and_bind_the_subject() {
+        let dir = temp_dir("local-dsse");
+        init(&dir, &InitOptions::default(), None).unwrap();
+        let local = open(&dir);
+        let artifact = b"container image bytes";
+        let content = SignContent::InToto {
+            predicate_type: "https://slsa.dev/provenance/v1".into(),
+            predicate: json!({"buildDefinition": {"buildType": "x"}}),
+            subject_name: "image".into(),
+        };
+        let signed = local.sign(request(artifact, content, false)).await.unwrap();
+        let id = CertificateIdentity::exact("certus-trust@localhost", "https://certus-trust.localhost").unwrap();
+        let policy = PolicyBuilder::new().artifact_bytes(artifact).certificate_identity(id).now(now()).build().unwrap();
+        let verified = verifier(&local, 0).verify_json(signed.bundle.as_bytes(), &policy).unwrap();
+        let statement = verified.statement.unwrap();
+        assert_eq!(statement.predicate_type, "https://slsa.dev/provenance/v1");
+        assert_eq!(signed.entry.kind, EntryKind::Dsse);
+    }
+
+    #[tokio::test]
+    async fn init_refuses_bad_settings_and_a_second_init() {
+        let dir = temp_dir("local-init");
+        let bad = |o: InitOptions| init(&dir, &o, None).unwrap_err().code();
+        assert_eq!(bad(InitOptions { identity: " ".into(), ..InitOptions::default() }), "local.invalid_input");
+        assert_eq!(bad(InitOptions { url: "ftp://x".into(), ..InitOptions::default() }), "local.invalid_input");
+        assert!(!dir.join(MANIFEST).exists());
+        init(&dir, &InitOptions::default(), None).unwrap();
+        assert_eq!(bad(InitOptions::default()), "local.already_initialized");
+        let empty = temp_dir("local-empty");
+        let err = LocalSigstore::open(&empty, Arc::new(Mem::default()), None, 1).unwrap_err();
+        assert_eq!(err.code(), "local.not_initialized");
+    }
+
+    #[tokio::test]
+    async fn a_failed_log_commit_records_nothing() {
+        let dir = temp_dir("local-fail");
+        init(&dir, &InitOptions::default(), None).unwrap();
+        let store = Arc::new(Mem::default());
+        let local = LocalSigstore::open(&dir, store.clone(), None, 4).unwrap();
+        store.fail_commits.store(true, std::sync::atomic::Ordering::SeqCst);
+        let err = local.sign(request(b"x", SignContent::Digest, false)).await.unwrap_err();
+        assert_eq!(err.code(), "store.unavailable");
+        let d = store.data.lock().unwrap();
+        assert!(d.leaves.is_empty() && d.artifacts.is_empty());
+    }
+}
