@@ -1,4 +1,5 @@
-//! certus-trust-cli: offline verification and the sigstore-conformance client protocol.
+//! certus-trust-cli: offline verification, local-mode signing, and the sigstore-conformance client
+//! protocol.
 //!
 //! Thin by design: parse arguments, load files, call trust-core, print. Exit status 0 only on
 //! success; 1 when verification fails; 2 on bad input or usage.
@@ -15,6 +16,8 @@ use trust_core::trust_root::{embedded, TrustedRoot};
 use trust_core::verifier::{TimeSource, VerifiedBundle, VerifiedSigner, Verifier, VerifierConfig};
 use trust_core::{Error, ErrorFamily};
 
+mod local_cmd;
+
 #[derive(Parser)]
 #[command(name = "certus-trust-cli", version, about = "certus-trust: verify Sigstore bundles")]
 struct Cli {
@@ -26,6 +29,9 @@ struct Cli {
 enum Command {
     /// Verify a Sigstore bundle for an artifact (sigstore-conformance client protocol).
     VerifyBundle(VerifyBundleArgs),
+    /// The embedded Sigstore on one machine: local CA, transparency log and TSA.
+    #[command(subcommand)]
+    Local(local_cmd::LocalCommand),
 }
 
 #[derive(Args)]
@@ -172,6 +178,7 @@ fn main() -> ExitCode {
                 describe(&v)
             }
         }),
+        Command::Local(cmd) => local_cmd::run(cmd),
     };
     match result {
         Ok(out) => {
