@@ -44,7 +44,8 @@ struct Step {
     run: fn(&Ctx) -> StepResult,
 }
 
-/// The CI pipeline, in order. Later steps (Python interop venv, PostgreSQL cluster) go here.
+/// The CI pipeline, in order. PostgreSQL needs no step: the tests start their own throwaway
+/// cluster (`trust_store::testing`).
 fn ci_steps() -> Vec<Step> {
     vec![
         Step {
@@ -54,6 +55,10 @@ fn ci_steps() -> Vec<Step> {
         Step {
             name: "clippy",
             run: |ctx| cargo(ctx, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        },
+        Step {
+            name: "interop peers",
+            run: interop_venv,
         },
         Step {
             name: "test",
@@ -103,7 +108,7 @@ fn main() -> ExitCode {
 
 fn print_usage() {
     eprintln!(
-        "usage:\n  cargo xtask ci              run every CI step (fmt, clippy, test, fuzz smoke, bench build)\n  \
+        "usage:\n  cargo xtask ci              run every CI step (fmt, clippy, interop venv, test, fuzz smoke, bench build)\n  \
          cargo xtask fuzz [SECONDS]  run every fuzz target for SECONDS each (default ${FUZZ_SECONDS_ENV} or \
          {DEFAULT_FUZZ_SECONDS}; 0 skips)"
     );
@@ -222,6 +227,20 @@ fn rustup_cargo() -> Command {
     let mut cmd = Command::new("cargo");
     cmd.env_remove("RUSTUP_TOOLCHAIN").env_remove("CARGO");
     cmd
+}
+
+/// Creates `.venv` at the repository root with the pinned sigstore-python (and its pinned
+/// dependencies) from `xtask/interop-requirements.txt`; the interop tests run `.venv/bin/sigstore`.
+fn interop_venv(ctx: &Ctx) -> StepResult {
+    let venv = ctx.root.join(".venv");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(
+        ctx.root.join("xtask/interop-requirements.txt"),
+    ))?;
+    run(Command::new(venv.join("bin/sigstore")).arg("--version"))
 }
 
 /// Runs every fuzz target under `fuzz/` for `ctx.fuzz_seconds` each.

@@ -110,7 +110,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         })
 }
 
+/// Opens the store of an initialized data directory (checked first, so that an uninitialized
+/// directory gets no database file).
 async fn open_store(dir: &DataDir) -> Result<Arc<Store>, Failure> {
+    local::read_manifest(&dir.data_dir)?;
     let url = match &dir.database_url {
         Some(u) => u.clone(),
         None => dir.data_dir.join("certus.db").display().to_string(),
@@ -118,7 +121,7 @@ async fn open_store(dir: &DataDir) -> Result<Arc<Store>, Failure> {
     Store::open(&url).await.map(Arc::new).map_err(|e| Failure {
         code: e.code(),
         message: e.to_string(),
-        exit: 1,
+        exit: if matches!(e, trust_store::StoreOpenError::InvalidUrl { .. }) { 2 } else { 1 },
     })
 }
 
