@@ -237,9 +237,9 @@ fn interop_venv(ctx: &Ctx) -> StepResult {
     if !python.is_file() {
         run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
     }
-    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(
-        ctx.root.join("xtask/interop-requirements.txt"),
-    ))?;
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(ctx.root.join("xtask/interop-requirements.txt")))?;
     run(Command::new(venv.join("bin/sigstore")).arg("--version"))
 }
 

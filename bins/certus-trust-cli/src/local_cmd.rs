@@ -121,7 +121,11 @@ async fn open_store(dir: &DataDir) -> Result<Arc<Store>, Failure> {
     Store::open(&url).await.map(Arc::new).map_err(|e| Failure {
         code: e.code(),
         message: e.to_string(),
-        exit: if matches!(e, trust_store::StoreOpenError::InvalidUrl { .. }) { 2 } else { 1 },
+        exit: if matches!(e, trust_store::StoreOpenError::InvalidUrl { .. }) {
+            2
+        } else {
+            1
+        },
     })
 }
 

@@ -68,7 +68,13 @@ fn certus_verify(root: &Path, bundle: &Path, identity: &str, artifact: &str) -> 
         .arg(bundle)
         .arg("--trusted-root")
         .arg(root)
-        .args(["--certificate-identity", identity, "--certificate-oidc-issuer", ISSUER, artifact]))
+        .args([
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            ISSUER,
+            artifact,
+        ]))
 }
 
 /// init → sign (digest, in-toto) → export → verify with both verifiers, and the negatives.
@@ -82,16 +88,36 @@ fn sign_and_verify_everywhere(database_url: Option<String>) {
         }
     };
     let mut init = cli();
-    init.args(["local", "init", "--identity", IDENTITY, "--oidc-issuer", ISSUER, "--data-dir"]).arg(&data);
+    init.args([
+        "local",
+        "init",
+        "--identity",
+        IDENTITY,
+        "--oidc-issuer",
+        ISSUER,
+        "--data-dir",
+    ])
+    .arg(&data);
     with_db(&mut init);
     ok(&mut init);
 
     let artifact = d.join("release.tar.gz");
     std::fs::write(&artifact, b"release contents").unwrap();
     let (plain, dsse) = (d.join("plain.sigstore.json"), d.join("dsse.sigstore.json"));
-    for (bundle, extra) in [(&plain, &[][..]), (&dsse, &["--in-toto", "--predicate-type", "https://slsa.dev/provenance/v1"][..])] {
+    for (bundle, extra) in [
+        (&plain, &[][..]),
+        (
+            &dsse,
+            &["--in-toto", "--predicate-type", "https://slsa.dev/provenance/v1"][..],
+        ),
+    ] {
         let mut sign = cli();
-        sign.args(["local", "sign", "--data-dir"]).arg(&data).arg("--bundle").arg(bundle).args(extra).arg(&artifact);
+        sign.args(["local", "sign", "--data-dir"])
+            .arg(&data)
+            .arg("--bundle")
+            .arg(bundle)
+            .args(extra)
+            .arg(&artifact);
         with_db(&mut sign);
         ok(&mut sign);
     }
@@ -107,8 +133,13 @@ fn sign_and_verify_everywhere(database_url: Option<String>) {
         assert!(certus_verify(&root, bundle, IDENTITY, art).status.success());
         assert!(python_verify(&tc, bundle, IDENTITY, &artifact).status.success());
         // Another identity is refused by both.
-        assert_eq!(certus_verify(&root, bundle, "mallory@certus.cloud", art).status.code(), Some(1));
-        assert!(!python_verify(&tc, bundle, "mallory@certus.cloud", &artifact).status.success());
+        assert_eq!(
+            certus_verify(&root, bundle, "mallory@certus.cloud", art).status.code(),
+            Some(1)
+        );
+        assert!(!python_verify(&tc, bundle, "mallory@certus.cloud", &artifact)
+            .status
+            .success());
     }
     // By digest too.
     let digest = format!("sha256:{}", hex_sha256(b"release contents"));
@@ -117,7 +148,12 @@ fn sign_and_verify_everywhere(database_url: Option<String>) {
     // Another artifact is refused by both.
     let other = d.join("other.tar.gz");
     std::fs::write(&other, b"something else").unwrap();
-    assert_eq!(certus_verify(&root, &plain, IDENTITY, other.to_str().unwrap()).status.code(), Some(1));
+    assert_eq!(
+        certus_verify(&root, &plain, IDENTITY, other.to_str().unwrap())
+            .status
+            .code(),
+        Some(1)
+    );
     assert!(!python_verify(&tc, &plain, IDENTITY, &other).status.success());
 
     // A tampered log entry (integrated time moved) is refused by both.
@@ -134,12 +170,19 @@ fn sign_and_verify_everywhere(database_url: Option<String>) {
     let data2 = d.join("data2");
     ok(cli().args(["local", "init", "--data-dir"]).arg(&data2));
     let root2 = d.join("root2.json");
-    ok(cli().args(["local", "export-trust", "--data-dir"]).arg(&data2).arg("--trusted-root").arg(&root2));
+    ok(cli()
+        .args(["local", "export-trust", "--data-dir"])
+        .arg(&data2)
+        .arg("--trusted-root")
+        .arg(&root2));
     assert_eq!(certus_verify(&root2, &plain, IDENTITY, art).status.code(), Some(1));
 }
 
 fn hex_sha256(data: &[u8]) -> String {
-    trust_core::crypto::sha256(data).iter().map(|b| format!("{b:02x}")).collect()
+    trust_core::crypto::sha256(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -160,7 +203,12 @@ fn local_commands_refuse_bad_input_clearly() {
     std::fs::write(&file, b"x").unwrap();
     let bundle = tmp.path().join("b.json");
     fails(
-        cli().args(["local", "sign", "--data-dir"]).arg(&data).arg("--bundle").arg(&bundle).arg(&file),
+        cli()
+            .args(["local", "sign", "--data-dir"])
+            .arg(&data)
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&file),
         2,
         "local.not_initialized",
     );
@@ -171,31 +219,65 @@ fn local_commands_refuse_bad_input_clearly() {
         "local.invalid_input",
     );
     ok(cli().args(["local", "init", "--data-dir"]).arg(&data));
-    fails(cli().args(["local", "init", "--data-dir"]).arg(&data), 2, "local.already_initialized");
     fails(
-        cli().args(["local", "sign", "--data-dir"]).arg(&data).arg("--bundle").arg(&bundle).arg("sha256:abc"),
+        cli().args(["local", "init", "--data-dir"]).arg(&data),
+        2,
+        "local.already_initialized",
+    );
+    fails(
+        cli()
+            .args(["local", "sign", "--data-dir"])
+            .arg(&data)
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg("sha256:abc"),
         2,
         "input.bad_digest",
     );
     fails(
-        cli().args(["local", "sign", "--data-dir"]).arg(&data).arg("--bundle").arg(&bundle).arg(tmp.path().join("missing")),
+        cli()
+            .args(["local", "sign", "--data-dir"])
+            .arg(&data)
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(tmp.path().join("missing")),
         2,
         "input.unreadable",
     );
     assert!(!bundle.exists());
     fails(
-        cli().args(["local", "sign", "--database-url", "mysql://x/y", "--data-dir"]).arg(&data).arg("--bundle").arg(&bundle).arg(&file),
+        cli()
+            .args(["local", "sign", "--database-url", "mysql://x/y", "--data-dir"])
+            .arg(&data)
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&file),
         2,
         "store.invalid_url",
     );
     // An encrypted data directory needs its passphrase.
     let enc = tmp.path().join("enc");
-    ok(cli().env("CERTUS_TRUST_KEY_PASSPHRASE", "correct horse").args(["local", "init", "--data-dir"]).arg(&enc));
+    ok(cli()
+        .env("CERTUS_TRUST_KEY_PASSPHRASE", "correct horse")
+        .args(["local", "init", "--data-dir"])
+        .arg(&enc));
     fails(
-        cli().env_remove("CERTUS_TRUST_KEY_PASSPHRASE").args(["local", "sign", "--data-dir"]).arg(&enc).arg("--bundle").arg(&bundle).arg(&file),
+        cli()
+            .env_remove("CERTUS_TRUST_KEY_PASSPHRASE")
+            .args(["local", "sign", "--data-dir"])
+            .arg(&enc)
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&file),
         1,
         "key.passphrase_required",
     );
-    ok(cli().env("CERTUS_TRUST_KEY_PASSPHRASE", "correct horse").args(["local", "sign", "--data-dir"]).arg(&enc).arg("--bundle").arg(&bundle).arg(&file));
+    ok(cli()
+        .env("CERTUS_TRUST_KEY_PASSPHRASE", "correct horse")
+        .args(["local", "sign", "--data-dir"])
+        .arg(&enc)
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&file));
     assert!(bundle.exists());
 }

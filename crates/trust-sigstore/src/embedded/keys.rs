@@ -248,8 +248,8 @@ impl SigningKey {
                 })
             }
         };
-        let imported =
-            aws_lc_rs::digest::Digest::import_less_safe(digest.as_bytes(), alg).map_err(|_| KeyError::Crypto("digest"))?;
+        let imported = aws_lc_rs::digest::Digest::import_less_safe(digest.as_bytes(), alg)
+            .map_err(|_| KeyError::Crypto("digest"))?;
         self.pair
             .sign_digest(&imported)
             .map(|s| s.as_ref().to_vec())

@@ -39,7 +39,9 @@ pub fn now() -> UnixTime {
 #[non_exhaustive]
 pub enum LocalError {
     /// The data directory has no manifest.
-    #[error("{0} is not a certus-trust data directory (no {MANIFEST}); run `certus-trust-cli local init --data-dir {0}`")]
+    #[error(
+        "{0} is not a certus-trust data directory (no {MANIFEST}); run `certus-trust-cli local init --data-dir {0}`"
+    )]
     NotInitialized(String),
     /// The data directory is already set up.
     #[error("{0} is already initialized")]
@@ -364,7 +366,9 @@ impl<S: LogStore> LocalSigstore<S> {
     /// v0.3 bundle. Nothing is recorded unless everything succeeded.
     pub async fn sign(&self, req: SignRequest) -> Result<Signed, LocalError> {
         if req.artifact.algorithm() != HashAlgorithm::Sha256 {
-            return Err(LocalError::InvalidInput("only sha256 artifact digests can be signed".into()));
+            return Err(LocalError::InvalidInput(
+                "only sha256 artifact digests can be signed".into(),
+            ));
         }
         let identity = req.identity.clone().unwrap_or_else(|| self.manifest.identity.clone());
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
@@ -414,13 +418,23 @@ impl<S: LogStore> LocalSigstore<S> {
                     "payloadType": IN_TOTO_PAYLOAD_TYPE,
                     "signatures": [{"sig": b64(&sig), "keyid": ""}],
                 });
-                let envelope_bytes = serde_json::to_vec(&envelope).map_err(|e| LocalError::InvalidInput(e.to_string()))?;
+                let envelope_bytes =
+                    serde_json::to_vec(&envelope).map_err(|e| LocalError::InvalidInput(e.to_string()))?;
                 let body = rekor::dsse_v001(&envelope_bytes, &payload, &[&sig], &cert_pem);
-                (sig, EntryKind::Dsse, body, json!({"dsseEnvelope": envelope}), Some(predicate_type.clone()))
+                (
+                    sig,
+                    EntryKind::Dsse,
+                    body,
+                    json!({"dsseEnvelope": envelope}),
+                    Some(predicate_type.clone()),
+                )
             }
         };
         let timestamp = if req.timestamp {
-            Some(self.tsa.timestamp(HashAlgorithm::Sha256, &sha256(&signature), None, now)?)
+            Some(
+                self.tsa
+                    .timestamp(HashAlgorithm::Sha256, &sha256(&signature), None, now)?,
+            )
         } else {
             None
         };
@@ -477,9 +491,8 @@ impl<S: LogStore> LocalSigstore<S> {
                 "logId": {"keyId": b64(id)},
             })
         };
-        let chain = |ders: Vec<Vec<u8>>| -> Value {
-            Value::Array(ders.iter().map(|d| json!({"rawBytes": b64(d)})).collect())
-        };
+        let chain =
+            |ders: Vec<Vec<u8>>| -> Value { Value::Array(ders.iter().map(|d| json!({"rawBytes": b64(d)})).collect()) };
         let ca_valid = self.ca.intermediate_validity();
         let tsa_valid = self.tsa.valid_for();
         json!({
@@ -504,9 +517,7 @@ impl<S: LogStore> LocalSigstore<S> {
     /// The signing config (v0.2) naming this instance's services.
     pub fn signing_config(&self) -> Value {
         let url = &self.manifest.url;
-        let service = |u: String| {
-            json!({"url": u, "majorApiVersion": 1, "validFor": {"start": rfc3339(self.manifest.created)}, "operator": "certus-trust"})
-        };
+        let service = |u: String| json!({"url": u, "majorApiVersion": 1, "validFor": {"start": rfc3339(self.manifest.created)}, "operator": "certus-trust"});
         json!({
             "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
             "caUrls": [service(url.clone())],
@@ -588,7 +599,11 @@ mod tests {
 
     fn verifier(local: &LocalSigstore<Mem>, signed_timestamps: usize) -> Verifier {
         let root = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).unwrap();
-        Verifier::new(root, VerifierConfig::default().with_signed_timestamps(signed_timestamps)).unwrap()
+        Verifier::new(
+            root,
+            VerifierConfig::default().with_signed_timestamps(signed_timestamps),
+        )
+        .unwrap()
     }
 
     fn request(artifact: &[u8], content: SignContent, timestamp: bool) -> SignRequest {
@@ -616,22 +631,43 @@ mod tests {
             .now(now())
             .build()
             .unwrap();
-        let verified = verifier(&local, 1).verify_json(signed.bundle.as_bytes(), &policy).unwrap();
+        let verified = verifier(&local, 1)
+            .verify_json(signed.bundle.as_bytes(), &policy)
+            .unwrap();
         assert_eq!(verified.tlog_entries[0].log_index, signed.entry.leaf.index);
         match &verified.signer {
-            VerifiedSigner::Certificate { identity, verified_scts, .. } => {
+            VerifiedSigner::Certificate {
+                identity,
+                verified_scts,
+                ..
+            } => {
                 assert_eq!(identity, "certus-trust@localhost");
                 assert_eq!(*verified_scts, 1);
             }
             other => panic!("{other:?}"),
         }
         // The wrong artifact or identity fails.
-        let other = PolicyBuilder::new().artifact_bytes(b"other").certificate_identity(id).now(now()).build().unwrap();
-        assert!(verifier(&local, 1).verify_json(signed.bundle.as_bytes(), &other).is_err());
+        let other = PolicyBuilder::new()
+            .artifact_bytes(b"other")
+            .certificate_identity(id)
+            .now(now())
+            .build()
+            .unwrap();
+        assert!(verifier(&local, 1)
+            .verify_json(signed.bundle.as_bytes(), &other)
+            .is_err());
         let wrong = CertificateIdentity::exact("mallory@localhost", "https://certus-trust.localhost").unwrap();
-        let policy = PolicyBuilder::new().artifact_bytes(artifact).certificate_identity(wrong).now(now()).build().unwrap();
+        let policy = PolicyBuilder::new()
+            .artifact_bytes(artifact)
+            .certificate_identity(wrong)
+            .now(now())
+            .build()
+            .unwrap();
         assert_eq!(
-            verifier(&local, 1).verify_json(signed.bundle.as_bytes(), &policy).unwrap_err().code(),
+            verifier(&local, 1)
+                .verify_json(signed.bundle.as_bytes(), &policy)
+                .unwrap_err()
+                .code(),
             "cert.identity_mismatch"
         );
     }
@@ -649,8 +685,15 @@ mod tests {
         };
         let signed = local.sign(request(artifact, content, false)).await.unwrap();
         let id = CertificateIdentity::exact("certus-trust@localhost", "https://certus-trust.localhost").unwrap();
-        let policy = PolicyBuilder::new().artifact_bytes(artifact).certificate_identity(id).now(now()).build().unwrap();
-        let verified = verifier(&local, 0).verify_json(signed.bundle.as_bytes(), &policy).unwrap();
+        let policy = PolicyBuilder::new()
+            .artifact_bytes(artifact)
+            .certificate_identity(id)
+            .now(now())
+            .build()
+            .unwrap();
+        let verified = verifier(&local, 0)
+            .verify_json(signed.bundle.as_bytes(), &policy)
+            .unwrap();
         let statement = verified.statement.unwrap();
         assert_eq!(statement.predicate_type, "https://slsa.dev/provenance/v1");
         assert_eq!(signed.entry.kind, EntryKind::Dsse);
@@ -660,8 +703,20 @@ mod tests {
     async fn init_refuses_bad_settings_and_a_second_init() {
         let dir = temp_dir("local-init");
         let bad = |o: InitOptions| init(&dir, &o, None).unwrap_err().code();
-        assert_eq!(bad(InitOptions { identity: " ".into(), ..InitOptions::default() }), "local.invalid_input");
-        assert_eq!(bad(InitOptions { url: "ftp://x".into(), ..InitOptions::default() }), "local.invalid_input");
+        assert_eq!(
+            bad(InitOptions {
+                identity: " ".into(),
+                ..InitOptions::default()
+            }),
+            "local.invalid_input"
+        );
+        assert_eq!(
+            bad(InitOptions {
+                url: "ftp://x".into(),
+                ..InitOptions::default()
+            }),
+            "local.invalid_input"
+        );
         assert!(!dir.join(MANIFEST).exists());
         init(&dir, &InitOptions::default(), None).unwrap();
         assert_eq!(bad(InitOptions::default()), "local.already_initialized");

@@ -145,9 +145,17 @@ fn now_secs() -> i64 {
 
 /// Signs a C2SP checkpoint note for `size` and `root` (Rekor v1 form: the origin carries the
 /// tree id; the signature line names the log and carries the 4-byte key hint).
-fn sign_checkpoint(key: &SigningKey, log_id: &[u8; 32], config: &LogConfig, size: u64, root: &Hash) -> Result<String, LogError> {
+fn sign_checkpoint(
+    key: &SigningKey,
+    log_id: &[u8; 32],
+    config: &LogConfig,
+    size: u64,
+    root: &Hash,
+) -> Result<String, LogError> {
     let body = format!("{}\n{}\n{}\n", config.origin(), size, B64.encode(root));
-    let sig = key.sign(body.as_bytes()).map_err(|e| LogError::Signing(e.to_string()))?;
+    let sig = key
+        .sign(body.as_bytes())
+        .map_err(|e| LogError::Signing(e.to_string()))?;
     let mut blob = Vec::with_capacity(4 + sig.len());
     blob.extend_from_slice(&log_id[..4]);
     blob.extend_from_slice(&sig);
@@ -192,7 +200,10 @@ impl<S: LogStore> TransparencyLog<S> {
     /// Appends an entry; returns once it (and its record) is durably committed.
     pub async fn append(&self, entry: NewEntry) -> Result<LoggedEntry, LogError> {
         let (reply, rx) = oneshot::channel();
-        self.queue.send(Pending { entry, reply }).await.map_err(|_| LogError::Closed)?;
+        self.queue
+            .send(Pending { entry, reply })
+            .await
+            .map_err(|_| LogError::Closed)?;
         rx.await.map_err(|_| LogError::Closed)?
     }
 
@@ -288,10 +299,19 @@ async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: Vec<NewEntry>) -
     let size = tx.tree_size().await?;
     let frontier = tx.nodes(&merkle::frontier(size)).await?;
     let leaf_hashes: Vec<Hash> = entries.iter().map(|e| merkle::hash_leaf(&e.body)).collect();
-    let appended = merkle::append(size, &frontier, &leaf_hashes)
-        .ok_or_else(|| StoreError::Corrupt(format!("the stored right edge of the tree of size {size} is inconsistent")))?;
+    let appended = merkle::append(size, &frontier, &leaf_hashes).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "the stored right edge of the tree of size {size} is inconsistent"
+        ))
+    })?;
     let now = now_secs();
-    let note = sign_checkpoint(&shared.key, &shared.log_id, &shared.config, appended.size, &appended.root)?;
+    let note = sign_checkpoint(
+        &shared.key,
+        &shared.log_id,
+        &shared.config,
+        appended.size,
+        &appended.root,
+    )?;
     let mut batch = AppendBatch {
         nodes: appended.new_nodes.clone(),
         checkpoint: Some(Checkpoint {
@@ -380,10 +400,16 @@ mod tests {
     }
 
     fn entry(i: u32) -> NewEntry {
-        let digest = trust_core::crypto::Digest::new(HashAlgorithm::Sha256, &trust_core::crypto::sha256(&i.to_be_bytes())).unwrap();
+        let digest =
+            trust_core::crypto::Digest::new(HashAlgorithm::Sha256, &trust_core::crypto::sha256(&i.to_be_bytes()))
+                .unwrap();
         NewEntry {
             kind: EntryKind::HashedRekord,
-            body: rekor::hashedrekord_v001(&digest, &[i as u8; 70], "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"),
+            body: rekor::hashedrekord_v001(
+                &digest,
+                &[i as u8; 70],
+                "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+            ),
             artifact_digest: digest.to_string(),
             record: None,
         }
@@ -391,8 +417,16 @@ mod tests {
 
     fn check(e: &LoggedEntry, tl: &TrustedLog) {
         let p = &e.inclusion_proof;
-        verify_inclusion_with_checkpoint(&e.leaf.body, p.log_index, p.tree_size, &p.root_hash, &p.hashes, &p.checkpoint, tl)
-            .unwrap();
+        verify_inclusion_with_checkpoint(
+            &e.leaf.body,
+            p.log_index,
+            p.tree_size,
+            &p.root_hash,
+            &p.hashes,
+            &p.checkpoint,
+            tl,
+        )
+        .unwrap();
         verify_set(
             &e.leaf.signed_entry_timestamp,
             &B64.encode(&e.leaf.body),
@@ -432,11 +466,26 @@ mod tests {
         assert_eq!(cp.tree_size, 200);
         for index in [0, 7, 199] {
             let leaf = store.leaf(index).await.unwrap().unwrap();
-            let first_after = *store.data.lock().unwrap().checkpoints.keys().find(|&&s| s > index).unwrap();
+            let first_after = *store
+                .data
+                .lock()
+                .unwrap()
+                .checkpoints
+                .keys()
+                .find(|&&s| s > index)
+                .unwrap();
             for size in [None, Some(first_after)] {
                 let p = log.inclusion_proof(index, size).await.unwrap();
-                verify_inclusion_with_checkpoint(&leaf.body, index, p.tree_size, &p.root_hash, &p.hashes, &p.checkpoint, &tl)
-                    .unwrap();
+                verify_inclusion_with_checkpoint(
+                    &leaf.body,
+                    index,
+                    p.tree_size,
+                    &p.root_hash,
+                    &p.hashes,
+                    &p.checkpoint,
+                    &tl,
+                )
+                .unwrap();
             }
         }
         // Consistency between every handed-out checkpoint and the latest.
@@ -445,8 +494,14 @@ mod tests {
             let proof = log.consistency_proof(old.tree_size, cp.tree_size).await.unwrap();
             verify_consistency(old.tree_size, cp.tree_size, &old.root_hash, &cp.root_hash, &proof).unwrap();
         }
-        assert!(matches!(log.inclusion_proof(200, None).await, Err(LogError::OutOfRange(_))));
-        assert!(matches!(log.consistency_proof(3, 201).await, Err(LogError::OutOfRange(_))));
+        assert!(matches!(
+            log.inclusion_proof(200, None).await,
+            Err(LogError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            log.consistency_proof(3, 201).await,
+            Err(LogError::OutOfRange(_))
+        ));
     }
 
     #[tokio::test]
@@ -486,7 +541,10 @@ mod tests {
         let d = store.data.lock().unwrap();
         assert_eq!(d.artifacts.len(), 1);
         assert_eq!(d.artifacts[0].entry_uuid, done.leaf.uuid);
-        assert_eq!(done.leaf.uuid, hex::encode(trust_core::tlog::leaf_hash(&done.leaf.body)));
+        assert_eq!(
+            done.leaf.uuid,
+            hex::encode(trust_core::tlog::leaf_hash(&done.leaf.body))
+        );
     }
 
     #[tokio::test]

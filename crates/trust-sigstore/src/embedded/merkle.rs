@@ -187,7 +187,10 @@ pub fn append(old_size: u64, old_frontier: &[Hash], leaf_hashes: &[Hash]) -> Opt
         }
     }
     let root_ids = frontier(new_size);
-    let root_hashes = root_ids.iter().map(|id| known.get(id).copied()).collect::<Option<Vec<_>>>()?;
+    let root_hashes = root_ids
+        .iter()
+        .map(|id| known.get(id).copied())
+        .collect::<Option<Vec<_>>>()?;
     let root = fold(&root_hashes)?;
     Some(Appended {
         new_nodes,

@@ -44,7 +44,12 @@ pub(crate) mod testutil {
     }
     fn get_nodes(d: &MemData, ids: &[NodeId]) -> StoreResult<Vec<Hash>> {
         ids.iter()
-            .map(|id| d.nodes.get(id).copied().ok_or_else(|| StoreError::Corrupt(format!("{id:?}"))))
+            .map(|id| {
+                d.nodes
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| StoreError::Corrupt(format!("{id:?}")))
+            })
             .collect()
     }
     impl LogAppend for MemTx {
@@ -97,11 +102,22 @@ pub(crate) mod testutil {
             Ok(self.data.lock().unwrap().leaves.get(&index).cloned())
         }
         async fn leaf_by_uuid(&self, uuid: &str) -> StoreResult<Option<LogLeaf>> {
-            Ok(self.data.lock().unwrap().leaves.values().find(|l| l.uuid == uuid).cloned())
+            Ok(self
+                .data
+                .lock()
+                .unwrap()
+                .leaves
+                .values()
+                .find(|l| l.uuid == uuid)
+                .cloned())
         }
         async fn leaves_by_digest(&self, digest: &str) -> StoreResult<Vec<LogLeaf>> {
             let d = self.data.lock().unwrap();
-            Ok(d.leaves.values().filter(|l| l.artifact_digest == digest).cloned().collect())
+            Ok(d.leaves
+                .values()
+                .filter(|l| l.artifact_digest == digest)
+                .cloned()
+                .collect())
         }
         async fn latest_checkpoint(&self) -> StoreResult<Option<Checkpoint>> {
             Ok(self.data.lock().unwrap().checkpoints.values().last().cloned())
