@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trust_core::crypto::{Digest, HashAlgorithm};
-use trust_sigstore::embedded::local::{self, InitOptions, LocalError, LocalSigstore, SignContent, SignRequest};
+use trust_sigstore::embedded::local::{self, InitOptions, LocalError, LocalSigstore, Role, SignContent, SignRequest};
 use trust_store::Store;
 
 /// Environment variable holding the passphrase that encrypts the private keys (optional).
@@ -19,6 +19,31 @@ pub(crate) enum LocalCommand {
     Sign(SignArgs),
     /// Write the trusted root (and sigstore-python ClientTrustConfig) that verifies local signatures.
     ExportTrust(ExportArgs),
+    /// Replace keys; the old ones stay in the trusted root with an end of validity. Run it while
+    /// no server uses the data directory.
+    Rotate(RotateArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct RotateArgs {
+    /// The data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Rotate the transparency log key.
+    #[arg(long)]
+    log: bool,
+    /// Rotate the CT log key.
+    #[arg(long)]
+    ct: bool,
+    /// Rotate the CA (root and intermediate).
+    #[arg(long)]
+    ca: bool,
+    /// Rotate the TSA (root and signing certificate).
+    #[arg(long)]
+    tsa: bool,
+    /// Rotate every key.
+    #[arg(long, conflicts_with_all = ["log", "ct", "ca", "tsa"])]
+    all: bool,
 }
 
 #[derive(Args)]
@@ -224,6 +249,26 @@ pub(crate) fn run(cmd: &LocalCommand) -> Result<String, Failure> {
                 signed.issuer,
                 signed.entry.leaf.index,
                 a.bundle.display()
+            ))
+        }
+        LocalCommand::Rotate(a) => {
+            let roles: Vec<Role> = [
+                (a.log, Role::Log),
+                (a.ct, Role::Ct),
+                (a.ca, Role::Ca),
+                (a.tsa, Role::Tsa),
+            ]
+            .into_iter()
+            .filter(|&(on, _)| on || a.all)
+            .map(|(_, r)| r)
+            .collect();
+            let m = local::rotate(&a.data_dir, &roles, pass.as_deref())?;
+            let names: Vec<String> = roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
+            Ok(format!(
+                "rotated {} in {}; {} retired key(s) stay in the trusted root: export it again",
+                names.join(", "),
+                a.data_dir.display(),
+                m.retired.len()
             ))
         }
         LocalCommand::ExportTrust(a) => {

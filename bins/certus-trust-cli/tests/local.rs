@@ -166,6 +166,29 @@ fn sign_and_verify_everywhere(database_url: Option<String>) {
     assert_eq!(certus_verify(&root, &tampered, IDENTITY, art).status.code(), Some(1));
     assert!(!python_verify(&tc, &tampered, IDENTITY, &artifact).status.success());
 
+    // Rotate every key: what the old keys signed and what the new ones sign both verify with
+    // the re-exported root, in both verifiers.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ok(cli().args(["local", "rotate", "--all", "--data-dir"]).arg(&data));
+    let rotated = d.join("rotated.sigstore.json");
+    let mut sign = cli();
+    sign.args(["local", "sign", "--data-dir"])
+        .arg(&data)
+        .arg("--bundle")
+        .arg(&rotated)
+        .arg(&artifact);
+    with_db(&mut sign);
+    ok(&mut sign);
+    let mut export = cli();
+    export.args(["local", "export-trust", "--data-dir"]).arg(&data);
+    export.arg("--trusted-root").arg(&root).arg("--trust-config").arg(&tc);
+    with_db(&mut export);
+    ok(&mut export);
+    for bundle in [&plain, &dsse, &rotated] {
+        assert!(certus_verify(&root, bundle, IDENTITY, art).status.success());
+        assert!(python_verify(&tc, bundle, IDENTITY, &artifact).status.success());
+    }
+
     // The other instance's root does not verify this one's bundles.
     let data2 = d.join("data2");
     ok(cli().args(["local", "init", "--data-dir"]).arg(&data2));

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -131,8 +132,80 @@ pub struct Manifest {
     pub url: String,
     /// The log's tree id (checkpoint origin `<host> - <tree id>`).
     pub tree_id: u64,
-    /// When the log and CT keys came into service (Unix seconds).
+    /// When the directory was initialized (Unix seconds); the first keys' start of validity.
     pub created: i64,
+    /// When each rotated role's current key came into service (Unix seconds); roles never
+    /// rotated date from `created`.
+    #[serde(default)]
+    pub since: std::collections::BTreeMap<Role, i64>,
+    /// Keys retired by rotation: still published in the trusted root, with an end of validity,
+    /// so that what they signed keeps verifying.
+    #[serde(default)]
+    pub retired: Vec<RetiredKey>,
+}
+
+impl Manifest {
+    /// When `role`'s current key came into service.
+    pub fn since(&self, role: Role) -> i64 {
+        self.since.get(&role).copied().unwrap_or(self.created)
+    }
+}
+
+/// A key role of the local services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The transparency log key (SETs, checkpoints).
+    Log,
+    /// The CT log key (SCTs).
+    Ct,
+    /// The CA (root and intermediate).
+    Ca,
+    /// The TSA (root and signing certificate).
+    Tsa,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Role::Log, Role::Ct, Role::Ca, Role::Tsa];
+
+    /// The files holding the role's material, relative to the data directory.
+    fn files(self) -> &'static [&'static str] {
+        match self {
+            Role::Log => &["keys/log.key.pem"],
+            Role::Ct => &["keys/ct.key.pem"],
+            Role::Ca => &[
+                "keys/ca-root.key.pem",
+                "keys/ca-intermediate.key.pem",
+                "certs/ca-root.pem",
+                "certs/ca-intermediate.pem",
+            ],
+            Role::Tsa => &[
+                "keys/tsa-root.key.pem",
+                "keys/tsa-signing.key.pem",
+                "certs/tsa-root.pem",
+                "certs/tsa-signing.pem",
+            ],
+        }
+    }
+}
+
+/// The public half of a retired key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredKey {
+    /// Which role it served.
+    pub role: Role,
+    /// Log and CT keys: the SPKI DER, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// CA and TSA: the certificate chain (leaf-most first), base64 DER.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// Start of validity (Unix seconds).
+    pub valid_from: i64,
+    /// End of validity: when it was rotated out (Unix seconds).
+    pub valid_until: i64,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LocalError + '_ {
@@ -278,6 +351,8 @@ pub fn init(dir: &Path, options: &InitOptions, passphrase: Option<&str>) -> Resu
         url: options.url.trim_end_matches('/').to_owned(),
         tree_id: u64::from_be_bytes(id) >> 1,
         created: created.secs(),
+        since: Default::default(),
+        retired: Vec::new(),
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| LocalError::Manifest(e.to_string()))?;
     write_atomic(&path, &json)?;
@@ -306,6 +381,132 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, LocalError> {
     Ok(m)
 }
 
+const ROTATE_STAGING: &str = "rotate.tmp";
+const ROTATE_READY: &str = "rotate.ready";
+
+fn sync_dir(dir: &Path) -> Result<(), LocalError> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
+}
+
+/// Rotates the keys of `roles`: new keys come into service now; the old ones are moved to
+/// `retired/<time>/` and stay in the trusted root with an end of validity. Run it while no
+/// server uses the directory.
+///
+/// Crash-safe: the new material and manifest are prepared in `rotate.tmp/` (discarded if a
+/// crash interrupts), then committed by renaming it to `rotate.ready/`, which is applied file
+/// by file, idempotently, here or on the next open.
+pub fn rotate(dir: &Path, roles: &[Role], passphrase: Option<&str>) -> Result<Manifest, LocalError> {
+    if roles.is_empty() {
+        return Err(LocalError::InvalidInput(
+            "choose at least one key role to rotate".into(),
+        ));
+    }
+    finish_rotation(dir)?;
+    let mut m = read_manifest(dir)?;
+    let now = now();
+    if roles.iter().any(|r| m.since(*r) >= now.secs()) {
+        return Err(LocalError::InvalidInput(
+            "a key was rotated less than a second ago".into(),
+        ));
+    }
+    let staging = dir.join(ROTATE_STAGING);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    for &role in &roles {
+        let (public_key, chain) = match role {
+            Role::Log => {
+                let old =
+                    keys::load_or_create(&dir.join("keys/log.key.pem"), KeyAlgorithm::EcdsaP256Sha256, passphrase)?;
+                keys::load_or_create(
+                    &staging.join("keys/log.key.pem"),
+                    KeyAlgorithm::EcdsaP256Sha256,
+                    passphrase,
+                )?;
+                (Some(b64(old.public_key_spki_der())), Vec::new())
+            }
+            Role::Ct => {
+                let old = CtLog::load_or_create(&dir.join("keys/ct.key.pem"), passphrase)?;
+                CtLog::load_or_create(&staging.join("keys/ct.key.pem"), passphrase)?;
+                (Some(b64(old.key().public_key_spki_der())), Vec::new())
+            }
+            Role::Ca => {
+                let old = LocalCa::load_or_create(dir, passphrase, now)?;
+                LocalCa::load_or_create(&staging, passphrase, now)?;
+                (None, old.chain_der().iter().map(b64).collect())
+            }
+            Role::Tsa => {
+                let old = LocalTsa::load_or_create(dir, passphrase, now)?;
+                LocalTsa::load_or_create(&staging, passphrase, now)?;
+                (None, old.chain_der().iter().map(b64).collect())
+            }
+        };
+        m.retired.push(RetiredKey {
+            role,
+            public_key,
+            chain,
+            valid_from: m.since(role),
+            valid_until: now.secs(),
+        });
+        m.since.insert(role, now.secs());
+    }
+    let json = serde_json::to_vec_pretty(&m).map_err(|e| LocalError::Manifest(e.to_string()))?;
+    write_atomic(&staging.join(MANIFEST), &json)?;
+    for sub in ["keys", "certs"] {
+        let d = staging.join(sub);
+        if d.exists() {
+            sync_dir(&d)?;
+        }
+    }
+    let ready = dir.join(ROTATE_READY);
+    std::fs::rename(&staging, &ready).map_err(io_err(&ready))?;
+    sync_dir(dir)?;
+    finish_rotation(dir)?;
+    Ok(m)
+}
+
+/// Applies a committed rotation (`rotate.ready/`) and discards an uncommitted one.
+fn finish_rotation(dir: &Path) -> Result<(), LocalError> {
+    let staging = dir.join(ROTATE_STAGING);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+    }
+    let ready = dir.join(ROTATE_READY);
+    if !ready.exists() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(ready.join(MANIFEST)).map_err(io_err(&ready))?;
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| LocalError::Manifest(e.to_string()))?;
+    let stamp = m.since.values().max().copied().unwrap_or(m.created);
+    let retired = dir.join("retired").join(stamp.to_string());
+    for role in Role::ALL {
+        for file in role.files() {
+            let new = ready.join(file);
+            if !new.exists() {
+                continue;
+            }
+            let (current, old) = (dir.join(file), retired.join(file));
+            if current.exists() && !old.exists() {
+                let parent = old.parent().unwrap_or(&retired);
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .map_err(io_err(parent))?;
+                std::fs::rename(&current, &old).map_err(io_err(&current))?;
+            }
+            std::fs::rename(&new, &current).map_err(io_err(&new))?;
+        }
+    }
+    std::fs::rename(ready.join(MANIFEST), dir.join(MANIFEST)).map_err(io_err(dir))?;
+    sync_dir(dir)?;
+    std::fs::remove_dir_all(&ready).map_err(io_err(&ready))
+}
+
 fn b64(bytes: impl AsRef<[u8]>) -> String {
     B64.encode(bytes)
 }
@@ -318,6 +519,7 @@ impl<S: LogStore> LocalSigstore<S> {
     /// Opens an initialized data directory with the log stored in `store`. Starts the log's
     /// writer task, so it must run inside a tokio runtime.
     pub fn open(dir: &Path, store: Arc<S>, passphrase: Option<&str>, max_batch: usize) -> Result<Self, LocalError> {
+        finish_rotation(dir)?;
         let manifest = read_manifest(dir)?;
         let created = UnixTime::from_secs(manifest.created);
         let missing = |p: &Path| -> Result<(), LocalError> {
@@ -481,36 +683,78 @@ impl<S: LogStore> LocalSigstore<S> {
     /// The `trusted_root.json` that verifies everything this instance signs: the CA chain, the
     /// log key, the CT log key and the TSA chain, each with its validity.
     pub fn trusted_root(&self) -> Value {
-        let url = &self.manifest.url;
-        let created = rfc3339(self.manifest.created);
-        let log = |spki: &[u8], id: [u8; 32], base: String| {
+        let m = &self.manifest;
+        let url = &m.url;
+        let valid = |from: i64, until: Option<i64>| match until {
+            Some(u) => json!({"start": rfc3339(from), "end": rfc3339(u)}),
+            None => json!({"start": rfc3339(from)}),
+        };
+        let log = |spki: &[u8], base: &str, validity: Value| {
             json!({
                 "baseUrl": base,
                 "hashAlgorithm": "SHA2_256",
-                "publicKey": {"rawBytes": b64(spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": created}},
-                "logId": {"keyId": b64(id)},
+                "publicKey": {"rawBytes": b64(spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": validity},
+                "logId": {"keyId": b64(sha256(spki))},
             })
         };
-        let chain =
-            |ders: Vec<Vec<u8>>| -> Value { Value::Array(ders.iter().map(|d| json!({"rawBytes": b64(d)})).collect()) };
-        let ca_valid = self.ca.intermediate_validity();
-        let tsa_valid = self.tsa.valid_for();
+        let authority = |name: &str, uri: String, chain: Vec<String>, validity: Value| {
+            json!({
+                "subject": {"organization": "certus-trust", "commonName": name},
+                "uri": uri,
+                "certChain": {"certificates": chain.into_iter().map(|c| json!({"rawBytes": c})).collect::<Vec<_>>()},
+                "validFor": validity,
+            })
+        };
+        let (ct_url, tsa_url) = (format!("{url}/ct"), format!("{url}/api/v1/timestamp"));
+        let mut tlogs = vec![log(self.log.public_key_der(), url, valid(m.since(Role::Log), None))];
+        let mut ctlogs = vec![log(
+            self.ct.key().public_key_spki_der(),
+            &ct_url,
+            valid(m.since(Role::Ct), None),
+        )];
+        let chain = |ders: Vec<Vec<u8>>| ders.iter().map(b64).collect::<Vec<_>>();
+        let mut cas = vec![authority(
+            "certus-trust local CA",
+            url.clone(),
+            chain(self.ca.chain_der()),
+            valid(m.since(Role::Ca), None),
+        )];
+        let mut tsas = vec![authority(
+            "certus-trust local TSA",
+            tsa_url.clone(),
+            chain(self.tsa.chain_der()),
+            valid(m.since(Role::Tsa), None),
+        )];
+        for r in &m.retired {
+            let validity = valid(r.valid_from, Some(r.valid_until));
+            let spki = r
+                .public_key
+                .as_deref()
+                .and_then(|k| B64.decode(k).ok())
+                .unwrap_or_default();
+            match r.role {
+                Role::Log => tlogs.push(log(&spki, url, validity)),
+                Role::Ct => ctlogs.push(log(&spki, &ct_url, validity)),
+                Role::Ca => cas.push(authority(
+                    "certus-trust local CA",
+                    url.clone(),
+                    r.chain.clone(),
+                    validity,
+                )),
+                Role::Tsa => tsas.push(authority(
+                    "certus-trust local TSA",
+                    tsa_url.clone(),
+                    r.chain.clone(),
+                    validity,
+                )),
+            }
+        }
         json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [log(self.log.public_key_der(), self.log.log_id(), url.clone())],
-            "certificateAuthorities": [{
-                "subject": {"organization": "certus-trust", "commonName": "certus-trust local CA"},
-                "uri": url,
-                "certChain": {"certificates": chain(self.ca.chain_der())},
-                "validFor": {"start": ca_valid.start.to_string()},
-            }],
-            "ctlogs": [log(self.ct.key().public_key_spki_der(), self.ct.log_id(), format!("{url}/ct"))],
-            "timestampAuthorities": [{
-                "subject": {"organization": "certus-trust", "commonName": "certus-trust local TSA"},
-                "uri": format!("{url}/api/v1/timestamp"),
-                "certChain": {"certificates": chain(self.tsa.chain_der())},
-                "validFor": {"start": tsa_valid.start.to_string()},
-            }],
+            "tlogs": tlogs,
+            "certificateAuthorities": cas,
+            "ctlogs": ctlogs,
+            "timestampAuthorities": tsas,
         })
     }
 
@@ -736,5 +980,101 @@ mod tests {
         assert_eq!(err.code(), "store.unavailable");
         let d = store.data.lock().unwrap();
         assert!(d.leaves.is_empty() && d.artifacts.is_empty());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod rotation_tests {
+    use super::super::testutil::{temp_dir, Mem};
+    use super::*;
+    use trust_core::policy::{CertificateIdentity, PolicyBuilder};
+    use trust_core::trust_root::TrustedRoot;
+    use trust_core::verifier::{Verifier, VerifierConfig};
+
+    fn verify(root: &Value, bundle: &str, artifact: &[u8]) -> Result<(), String> {
+        let root = TrustedRoot::from_json(root.to_string().as_bytes()).unwrap();
+        let v = Verifier::new(root, VerifierConfig::default().with_signed_timestamps(1)).unwrap();
+        let id = CertificateIdentity::exact("certus-trust@localhost", "https://certus-trust.localhost").unwrap();
+        let policy = PolicyBuilder::new()
+            .artifact_bytes(artifact)
+            .certificate_identity(id)
+            .now(now())
+            .build()
+            .unwrap();
+        v.verify_json(bundle.as_bytes(), &policy)
+            .map(|_| ())
+            .map_err(|e| e.code().to_owned())
+    }
+
+    async fn sign(local: &LocalSigstore<Mem>, artifact: &[u8]) -> Signed {
+        local
+            .sign(SignRequest {
+                artifact: Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap(),
+                content: SignContent::Digest,
+                artifact_type: None,
+                subject: None,
+                timestamp: true,
+                identity: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn rotated_keys_stay_trusted_for_what_they_signed() {
+        let dir = temp_dir("rotate");
+        init(&dir, &InitOptions::default(), None).unwrap();
+        let store = Arc::new(Mem::default());
+        let before = LocalSigstore::open(&dir, store.clone(), None, 4).unwrap();
+        let old_bundle = sign(&before, b"before").await;
+        let old_root = before.trusted_root();
+        drop(before);
+
+        assert_eq!(rotate(&dir, &[], None).unwrap_err().code(), "local.invalid_input");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let m = rotate(&dir, &Role::ALL, None).unwrap();
+        assert_eq!(m.retired.len(), 4);
+        assert!(!dir.join(ROTATE_READY).exists() && !dir.join(ROTATE_STAGING).exists());
+        assert!(dir
+            .join(format!("retired/{}/keys/log.key.pem", m.since(Role::Log)))
+            .exists());
+
+        let after = LocalSigstore::open(&dir, store, None, 4).unwrap();
+        let new_bundle = sign(&after, b"after").await;
+        assert_ne!(old_bundle.entry.log_id, new_bundle.entry.log_id);
+        assert_eq!(new_bundle.entry.leaf.index, 1, "the same log goes on");
+        let root = after.trusted_root();
+        for (list, n) in [
+            ("tlogs", 2),
+            ("ctlogs", 2),
+            ("certificateAuthorities", 2),
+            ("timestampAuthorities", 2),
+        ] {
+            let entries = root[list].as_array().unwrap();
+            assert_eq!(entries.len(), n, "{list}");
+            let ends = entries
+                .iter()
+                .filter(|e| e["validFor"]["end"].is_string() || e["publicKey"]["validFor"]["end"].is_string());
+            assert_eq!(ends.count(), 1, "{list}: the retired key has an end of validity");
+        }
+        // The new root verifies both; the old root only what was signed before.
+        verify(&root, &old_bundle.bundle, b"before").unwrap();
+        verify(&root, &new_bundle.bundle, b"after").unwrap();
+        verify(&old_root, &old_bundle.bundle, b"before").unwrap();
+        assert!(verify(&old_root, &new_bundle.bundle, b"after").is_err());
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_rotation_is_discarded() {
+        let dir = temp_dir("rotate-crash");
+        let m = init(&dir, &InitOptions::default(), None).unwrap();
+        // A crash while preparing leaves rotate.tmp behind: nothing was committed.
+        std::fs::create_dir_all(dir.join(ROTATE_STAGING).join("keys")).unwrap();
+        std::fs::write(dir.join(ROTATE_STAGING).join("keys/log.key.pem"), b"half-written").unwrap();
+        let local = LocalSigstore::open(&dir, Arc::new(Mem::default()), None, 4).unwrap();
+        assert!(!dir.join(ROTATE_STAGING).exists());
+        assert_eq!(local.manifest().retired, m.retired);
+        assert_eq!(local.manifest().since(Role::Log), m.created);
     }
 }
