@@ -223,6 +223,7 @@ pub(crate) fn run(cmd: &LocalCommand) -> Result<String, Failure> {
                     predicate_type: a.predicate_type.clone(),
                     predicate,
                     subject_name: name.clone(),
+                    additional_subjects: Vec::new(),
                 }
             } else {
                 SignContent::Digest
@@ -232,7 +233,7 @@ pub(crate) fn run(cmd: &LocalCommand) -> Result<String, Failure> {
                 let local = LocalSigstore::open(&a.dir.data_dir, store, pass.as_deref(), 1)?;
                 local
                     .sign(SignRequest {
-                        artifact: digest.clone(),
+                        artifact: digest,
                         content,
                         artifact_type: None,
                         subject: Some(name),

@@ -2,6 +2,8 @@
 //! certus-trust itself and by sigstore-python 4.x (the `.venv` that `cargo xtask ci` creates, or
 //! `CERTUS_SIGSTORE_PYTHON`), on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use trust_store::testing::{postgres_url, TempDir};

@@ -60,7 +60,7 @@ impl StoreOpenError {
 }
 
 /// An operation on an open [`Store`](crate::Store) failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The database could not be reached (connection lost, pool exhausted, lock timeout).

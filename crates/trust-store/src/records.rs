@@ -10,7 +10,8 @@ use trust_sigstore::embedded::store::SignedArtifact;
 
 use crate::entity::{api_keys, audit_events, signed_artifacts, upload_permissions, verification_records};
 use crate::error::{Error, Result};
-use crate::store::{artifact_active, artifact_from_model, to_i64, to_u64, Store};
+use crate::store::{artifact_active, artifact_from_model, insert_chunked, to_i64, to_u64, Store};
+use sea_orm::TransactionTrait;
 
 /// Every API key secret starts with this, so leaked keys are easy to find in logs and scanners.
 pub const API_KEY_PREFIX: &str = "ctk_";
@@ -223,23 +224,22 @@ impl Store {
 
     /// Records a verification outcome. Returns the row id.
     pub async fn insert_verification_record(&self, record: &VerificationRecord) -> Result<i64> {
-        let error_codes =
-            serde_json::to_string(&record.error_codes).map_err(|e| Error::InvalidInput(format!("error codes: {e}")))?;
-        let row = verification_records::ActiveModel {
-            artifact_digest: Set(record.artifact_digest.clone()),
-            valid: Set(record.valid),
-            signer: Set(record.signer.clone()),
-            issuer: Set(record.issuer.clone()),
-            error_codes: Set(error_codes),
-            log_index: Set(record.log_index.map(|i| to_i64(i, "log index")).transpose()?),
-            request_id: Set(record.request_id.clone()),
-            created: Set(record.created),
-            ..Default::default()
-        };
-        Ok(verification_records::Entity::insert(row)
+        Ok(verification_records::Entity::insert(verification_active(record)?)
             .exec(&self.db)
             .await?
             .last_insert_id)
+    }
+
+    /// Records many verifications in one transaction (one commit for a whole batch).
+    pub async fn insert_verification_records(&self, records: &[VerificationRecord]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let rows = records.iter().map(verification_active).collect::<Result<Vec<_>>>()?;
+        let txn = self.db.begin().await?;
+        insert_chunked::<verification_records::Entity>(&txn, rows, 8).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Every verification recorded for `digest`, oldest first.
@@ -421,4 +421,20 @@ impl Store {
             .map(api_key_info)
             .collect()
     }
+}
+
+fn verification_active(record: &VerificationRecord) -> Result<verification_records::ActiveModel> {
+    let error_codes =
+        serde_json::to_string(&record.error_codes).map_err(|e| Error::InvalidInput(format!("error codes: {e}")))?;
+    Ok(verification_records::ActiveModel {
+        artifact_digest: Set(record.artifact_digest.clone()),
+        valid: Set(record.valid),
+        signer: Set(record.signer.clone()),
+        issuer: Set(record.issuer.clone()),
+        error_codes: Set(error_codes),
+        log_index: Set(record.log_index.map(|i| to_i64(i, "log index")).transpose()?),
+        request_id: Set(record.request_id.clone()),
+        created: Set(record.created),
+        ..Default::default()
+    })
 }

@@ -559,7 +559,7 @@ impl StoreAppend {
 }
 
 /// Multi-row inserts of at most [`MAX_PARAMS`] bound parameters each.
-async fn insert_chunked<E: EntityTrait>(
+pub(crate) async fn insert_chunked<E: EntityTrait>(
     txn: &DatabaseTransaction,
     rows: Vec<E::ActiveModel>,
     columns: usize,

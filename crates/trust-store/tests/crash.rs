@@ -4,6 +4,8 @@
 //! are there, that the tree is consistent with every checkpoint handed out before the crash, and
 //! that the log keeps appending.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -2,6 +2,8 @@
 //! processes would be) on one database, signing concurrently. Every entry gets a unique index,
 //! every proof verifies against its checkpoint, and later proofs verify against the final tree.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use trust_core::crypto::{sha256, Digest, HashAlgorithm};
 use trust_core::tlog::{verify_consistency, verify_inclusion};
@@ -58,13 +60,30 @@ async fn two_writers(url: &str) {
     assert_eq!(latest.tree_size, 120);
     for s in &signed {
         let p = &s.entry.inclusion_proof;
-        verify_inclusion(p.log_index, p.tree_size, &s.entry.leaf.leaf_hash, &p.hashes, &p.root_hash).unwrap();
+        verify_inclusion(
+            p.log_index,
+            p.tree_size,
+            &s.entry.leaf.leaf_hash,
+            &p.hashes,
+            &p.root_hash,
+        )
+        .unwrap();
         let stored = store.checkpoint(p.tree_size).await.unwrap().unwrap();
-        assert_eq!(stored.root_hash, p.root_hash, "checkpoint handed out differs from the stored one");
+        assert_eq!(
+            stored.root_hash, p.root_hash,
+            "checkpoint handed out differs from the stored one"
+        );
         let c = locals[1].log().consistency_proof(p.tree_size, 120).await.unwrap();
         verify_consistency(p.tree_size, 120, &p.root_hash, &latest.root_hash, &c).unwrap();
         let now = locals[1].log().inclusion_proof(p.log_index, None).await.unwrap();
-        verify_inclusion(p.log_index, 120, &s.entry.leaf.leaf_hash, &now.hashes, &latest.root_hash).unwrap();
+        verify_inclusion(
+            p.log_index,
+            120,
+            &s.entry.leaf.leaf_hash,
+            &now.hashes,
+            &latest.root_hash,
+        )
+        .unwrap();
     }
     // Every signing has its record, findable by digest.
     for s in signed.iter().take(10) {

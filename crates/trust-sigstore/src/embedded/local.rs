@@ -267,6 +267,8 @@ pub enum SignContent {
         predicate: Value,
         /// The subject's name.
         subject_name: String,
+        /// Further subjects of the statement (name, SHA-256 digest), after the artifact.
+        additional_subjects: Vec<(String, Digest)>,
     },
 }
 
@@ -558,6 +560,33 @@ impl<S: LogStore> LocalSigstore<S> {
         &self.manifest
     }
 
+    /// Whether the CA and the TSA can sign at `at` (their certificates are valid then): one
+    /// `(component, ok, detail)` per service, for readiness checks.
+    pub fn authority_status(&self, at: UnixTime) -> Vec<(&'static str, bool, String)> {
+        let check = |name: &'static str, range: trust_core::time::TimeRange| {
+            if range.contains(at) {
+                (
+                    name,
+                    true,
+                    format!(
+                        "valid until {}",
+                        range.end.map_or_else(|| "-".into(), |e| e.to_string())
+                    ),
+                )
+            } else {
+                (
+                    name,
+                    false,
+                    format!("certificate not valid at {at}: valid from {}", range.start),
+                )
+            }
+        };
+        vec![
+            check("ca", self.ca.intermediate_validity()),
+            check("tsa", self.tsa.valid_for()),
+        ]
+    }
+
     /// The transparency log.
     pub fn log(&self) -> &TransparencyLog<S> {
         &self.log
@@ -600,6 +629,7 @@ impl<S: LogStore> LocalSigstore<S> {
                 predicate_type,
                 predicate,
                 subject_name,
+                additional_subjects,
             } => {
                 if predicate_type.trim().is_empty() {
                     return Err(LocalError::InvalidInput("the predicate type is empty".into()));
@@ -607,9 +637,17 @@ impl<S: LogStore> LocalSigstore<S> {
                 if !predicate.is_object() {
                     return Err(LocalError::InvalidInput("the predicate must be a JSON object".into()));
                 }
+                let mut subjects =
+                    vec![json!({"name": subject_name, "digest": {"sha256": hex::encode(req.artifact.as_bytes())}})];
+                for (name, digest) in additional_subjects {
+                    if digest.algorithm() != HashAlgorithm::Sha256 {
+                        return Err(LocalError::InvalidInput(format!("subject {name}: only sha256 digests")));
+                    }
+                    subjects.push(json!({"name": name, "digest": {"sha256": hex::encode(digest.as_bytes())}}));
+                }
                 let statement = json!({
                     "_type": IN_TOTO_STATEMENT_V1,
-                    "subject": [{"name": subject_name, "digest": {"sha256": hex::encode(req.artifact.as_bytes())}}],
+                    "subject": subjects,
                     "predicateType": predicate_type,
                     "predicate": predicate,
                 });
@@ -926,6 +964,7 @@ mod tests {
             predicate_type: "https://slsa.dev/provenance/v1".into(),
             predicate: json!({"buildDefinition": {"buildType": "x"}}),
             subject_name: "image".into(),
+            additional_subjects: Vec::new(),
         };
         let signed = local.sign(request(artifact, content, false)).await.unwrap();
         let id = CertificateIdentity::exact("certus-trust@localhost", "https://certus-trust.localhost").unwrap();

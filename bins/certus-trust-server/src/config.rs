@@ -1,0 +1,311 @@
+//! Server configuration: defaults, then a TOML file (`--config`), then `CERTUS_TRUST_*`
+//! environment variables. Every invalid value stops the start with a message naming its key.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A configuration error, naming the key (or variable) at fault.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Backend mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Embedded CA, log, TSA and SQLite (or PostgreSQL).
+    Local,
+    /// Fulcio, Rekor, TSA and TUF from a signing config.
+    Sigstore,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The signer certificates are issued to (local mode).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signer {
+    /// Email address or URI.
+    pub identity: String,
+    /// OIDC issuer recorded in certificates.
+    pub oidc_issuer: String,
+}
+
+/// Request limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body, bytes.
+    pub body_limit: usize,
+    /// Longest a request may take, seconds.
+    pub request_timeout_secs: u64,
+    /// Most log entries committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            request_timeout_secs: 30,
+            max_batch: 256,
+        }
+    }
+}
+
+/// What verification trusts besides the service's own keys.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Verify {
+    /// Also trust the public-good Sigstore production root (embedded).
+    pub trust_public_good: bool,
+    /// Further `trusted_root.json` files to trust (private Sigstore deployments).
+    pub trusted_roots: Vec<PathBuf>,
+}
+
+impl Default for Verify {
+    fn default() -> Self {
+        Self {
+            trust_public_good: true,
+            trusted_roots: Vec::new(),
+        }
+    }
+}
+
+/// The upload gateway.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Upload {
+    /// The inner signer expected when a request names none (identity, exact).
+    pub inner_identity: Option<String>,
+    /// Its OIDC issuer, exact.
+    pub inner_issuer: Option<String>,
+    /// How long a permission holds, seconds.
+    pub permission_ttl_secs: u64,
+}
+
+impl Default for Upload {
+    fn default() -> Self {
+        Self {
+            inner_identity: None,
+            inner_issuer: None,
+            permission_ttl_secs: 3600,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Data directory (keys, certificates, manifest, SQLite file).
+    pub data_dir: PathBuf,
+    /// Database URL (`postgres://...`, or a SQLite path/URL); default: `certus.db` in the data dir.
+    pub database_url: Option<String>,
+    /// `local` or `sigstore`.
+    pub mode: Mode,
+    /// The URL clients reach this server under (published in the trusted root at init).
+    pub url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// Whether signings get an RFC 3161 timestamp.
+    pub timestamp: bool,
+    /// The signer certificates are issued to (set at init; must match the data directory after).
+    pub signer: Option<Signer>,
+    /// Request limits.
+    pub limits: Limits,
+    /// Verification trust.
+    pub verify: Verify,
+    /// Upload gateway.
+    pub upload: Upload,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8888".into(),
+            data_dir: PathBuf::from("./certus-data"),
+            database_url: None,
+            mode: Mode::Local,
+            url: None,
+            log_format: LogFormat::Text,
+            timestamp: true,
+            signer: None,
+            limits: Limits::default(),
+            verify: Verify::default(),
+            upload: Upload::default(),
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    env(name)
+        .map(|v| v.parse::<T>().map_err(|e| ConfigError(format!("{name}={v:?}: {e}"))))
+        .transpose()
+}
+
+fn parse_enum<T: for<'de> Deserialize<'de>>(name: &str, value: &str) -> Result<T, ConfigError> {
+    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(value))
+        .map_err(|e| ConfigError(format!("{name}={value:?}: {e}")))
+}
+
+impl Config {
+    /// Defaults, then `file` (if any), then the environment; then validation.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut c = match file {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| ConfigError(format!("config file {}: {e}", p.display())))?;
+                toml::from_str::<Config>(&text).map_err(|e| ConfigError(format!("config file {}: {e}", p.display())))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = env("CERTUS_TRUST_LISTEN") {
+            c.listen = v;
+        }
+        if let Some(v) = env("CERTUS_TRUST_DATA_DIR") {
+            c.data_dir = v.into();
+        }
+        if let Some(v) = env("CERTUS_TRUST_DATABASE_URL") {
+            c.database_url = Some(v);
+        }
+        if let Some(v) = env("CERTUS_TRUST_MODE") {
+            c.mode = parse_enum("CERTUS_TRUST_MODE", &v)?;
+        }
+        if let Some(v) = env("CERTUS_TRUST_URL") {
+            c.url = Some(v);
+        }
+        if let Some(v) = env("CERTUS_TRUST_LOG_FORMAT") {
+            c.log_format = parse_enum("CERTUS_TRUST_LOG_FORMAT", &v)?;
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_TIMESTAMP")? {
+            c.timestamp = v;
+        }
+        match (
+            env("CERTUS_TRUST_SIGNER_IDENTITY"),
+            env("CERTUS_TRUST_SIGNER_OIDC_ISSUER"),
+        ) {
+            (Some(identity), Some(oidc_issuer)) => c.signer = Some(Signer { identity, oidc_issuer }),
+            (None, None) => {}
+            _ => {
+                return Err(ConfigError(
+                    "CERTUS_TRUST_SIGNER_IDENTITY and CERTUS_TRUST_SIGNER_OIDC_ISSUER go together".into(),
+                ))
+            }
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_BODY_LIMIT")? {
+            c.limits.body_limit = v;
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_REQUEST_TIMEOUT_SECS")? {
+            c.limits.request_timeout_secs = v;
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_MAX_BATCH")? {
+            c.limits.max_batch = v;
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_TRUST_PUBLIC_GOOD")? {
+            c.verify.trust_public_good = v;
+        }
+        if let Some(v) = env("CERTUS_TRUST_UPLOAD_INNER_IDENTITY") {
+            c.upload.inner_identity = Some(v);
+        }
+        if let Some(v) = env("CERTUS_TRUST_UPLOAD_INNER_ISSUER") {
+            c.upload.inner_issuer = Some(v);
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_PERMISSION_TTL_SECS")? {
+            c.upload.permission_ttl_secs = v;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if self.mode == Mode::Sigstore {
+            return Err(ConfigError(
+                "mode = \"sigstore\" (Fulcio, Rekor, TSA and TUF from a signing config) is not available in this \
+                 build yet; use mode = \"local\""
+                    .into(),
+            ));
+        }
+        if self.limits.body_limit == 0 {
+            return Err(ConfigError("limits.body_limit must be above 0".into()));
+        }
+        if self.limits.request_timeout_secs == 0 {
+            return Err(ConfigError("limits.request_timeout_secs must be above 0".into()));
+        }
+        if self.limits.max_batch == 0 {
+            return Err(ConfigError("limits.max_batch must be above 0".into()));
+        }
+        if self.upload.permission_ttl_secs == 0 {
+            return Err(ConfigError("upload.permission_ttl_secs must be above 0".into()));
+        }
+        if self.upload.inner_identity.is_some() != self.upload.inner_issuer.is_some() {
+            return Err(ConfigError(
+                "upload.inner_identity and upload.inner_issuer go together".into(),
+            ));
+        }
+        if let Some(s) = &self.signer {
+            if s.identity.trim().is_empty() {
+                return Err(ConfigError("signer.identity is empty".into()));
+            }
+            if s.oidc_issuer.trim().is_empty() {
+                return Err(ConfigError("signer.oidc_issuer is empty".into()));
+            }
+        }
+        for p in &self.verify.trusted_roots {
+            if !p.is_file() {
+                return Err(ConfigError(format!(
+                    "verify.trusted_roots: {} is not a file",
+                    p.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|e| {
+            ConfigError(format!(
+                "listen = {:?}: {e} (expected host:port, e.g. 127.0.0.1:8888)",
+                self.listen
+            ))
+        })
+    }
+
+    /// The database URL.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("certus.db").display().to_string())
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.request_timeout_secs)
+    }
+}

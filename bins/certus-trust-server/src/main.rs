@@ -1,0 +1,273 @@
+//! certus-trust-server: the REST API over the local-mode Sigstore services.
+//!
+//! Thin by design: load the configuration, open the store and the data directory (creating both
+//! on first start), build the verifier, serve. With no configuration at all it serves local mode
+//! on 127.0.0.1:8888 with its data under `./certus-data`.
+
+use clap::{Parser, Subcommand};
+use config::{Config, LogFormat};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use trust_api::{ApiConfig, AppState};
+use trust_core::trust_root::{embedded, TrustedRoot};
+use trust_core::verifier::{Verifier, VerifierConfig};
+use trust_sigstore::embedded::local::{self, InitOptions, LocalSigstore};
+use trust_store::Store;
+
+mod config;
+
+#[derive(Parser)]
+#[command(
+    name = "certus-trust-server",
+    version,
+    about = "certus-trust: sign, verify, log, gate uploads"
+)]
+struct Cli {
+    /// TOML configuration file (values are overridden by CERTUS_TRUST_* variables).
+    #[arg(long, global = true, env = "CERTUS_TRUST_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format: text or json (overrides the configuration).
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Create the data directory (keys, certificates) and the database, then exit.
+    Init,
+    /// Apply database migrations, then exit.
+    Migrate,
+    /// Write the trusted root (and sigstore-python ClientTrustConfig), then exit.
+    ExportTrust {
+        /// Where to write `trusted_root.json`.
+        #[arg(long)]
+        trusted_root: PathBuf,
+        /// Where to write the ClientTrustConfig.
+        #[arg(long)]
+        trust_config: Option<PathBuf>,
+    },
+}
+
+/// A startup failure: a stable code and a message.
+struct Failure(&'static str, String);
+
+fn passphrase() -> Option<String> {
+    std::env::var("CERTUS_TRUST_KEY_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Text => builder.with_ansi(false).init(),
+    }
+}
+
+/// Initializes the data directory unless it is, and checks the configured signer against it.
+fn prepare_data_dir(c: &Config) -> Result<local::Manifest, Failure> {
+    let fail = |e: local::LocalError| Failure(e.code(), e.to_string());
+    let manifest = match local::read_manifest(&c.data_dir) {
+        Ok(m) => m,
+        Err(local::LocalError::NotInitialized(_)) => {
+            let mut options = InitOptions::default();
+            if let Some(s) = &c.signer {
+                options.identity = s.identity.clone();
+                options.oidc_issuer = s.oidc_issuer.clone();
+            }
+            options.url = c.url.clone().unwrap_or_else(|| format!("http://{}", c.listen));
+            let m = local::init(&c.data_dir, &options, passphrase().as_deref()).map_err(fail)?;
+            tracing::info!(data_dir = %c.data_dir.display(), identity = %m.identity, "initialized the data directory");
+            m
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    if let Some(s) = &c.signer {
+        if s.identity != manifest.identity || s.oidc_issuer != manifest.oidc_issuer {
+            return Err(Failure(
+                "config.signer_mismatch",
+                format!(
+                    "signer = {} ({}) but {} was initialized for {} ({}); use that data directory's signer or another data_dir",
+                    s.identity,
+                    s.oidc_issuer,
+                    c.data_dir.display(),
+                    manifest.identity,
+                    manifest.oidc_issuer
+                ),
+            ));
+        }
+    }
+    Ok(manifest)
+}
+
+async fn open_store(c: &Config) -> Result<Arc<Store>, Failure> {
+    Store::open(&c.database_url())
+        .await
+        .map(Arc::new)
+        .map_err(|e| Failure(e.code(), e.to_string()))
+}
+
+/// The server's trusted root: its own keys, plus public-good Sigstore and configured roots.
+fn trusted_root<S: trust_sigstore::embedded::store::LogStore>(
+    c: &Config,
+    local: &LocalSigstore<S>,
+) -> Result<TrustedRoot, Failure> {
+    let parse = |what: &str, bytes: &[u8]| {
+        TrustedRoot::from_json(bytes).map_err(|e| Failure("config.trusted_root_invalid", format!("{what}: {e}")))
+    };
+    let mut root = parse(
+        "the service's own trusted root",
+        local.trusted_root().to_string().as_bytes(),
+    )?;
+    let mut extra = Vec::new();
+    if c.verify.trust_public_good {
+        extra.push(parse("the embedded public-good root", embedded::PRODUCTION)?);
+    }
+    for p in &c.verify.trusted_roots {
+        let bytes =
+            std::fs::read(p).map_err(|e| Failure("config.trusted_root_invalid", format!("{}: {e}", p.display())))?;
+        extra.push(parse(&format!("verify.trusted_roots {}", p.display()), &bytes)?);
+    }
+    for r in extra {
+        root.tlogs.extend(r.tlogs);
+        root.ctlogs.extend(r.ctlogs);
+        root.certificate_authorities.extend(r.certificate_authorities);
+        root.timestamp_authorities.extend(r.timestamp_authorities);
+    }
+    Ok(root)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: no new connections, finishing in-flight requests");
+}
+
+async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            let store = open_store(&c).await?;
+            tracing::info!(target = %store.target(), "database schema is up to date");
+            Ok(())
+        }
+        Command::Init => {
+            let m = prepare_data_dir(&c)?;
+            let store = open_store(&c).await?;
+            println!(
+                "initialized {} (signer {} from {}), database {}",
+                c.data_dir.display(),
+                m.identity,
+                m.oidc_issuer,
+                store.target()
+            );
+            Ok(())
+        }
+        Command::ExportTrust {
+            trusted_root,
+            trust_config,
+        } => {
+            let store = open_store(&c).await?;
+            let local = LocalSigstore::open(&c.data_dir, store, passphrase().as_deref(), 1)
+                .map_err(|e| Failure(e.code(), e.to_string()))?;
+            let write = |p: &PathBuf, v: serde_json::Value| {
+                std::fs::write(p, serde_json::to_vec_pretty(&v).unwrap_or_default())
+                    .map_err(|e| Failure("output.write", format!("{}: {e}", p.display())))
+            };
+            write(&trusted_root, local.trusted_root())?;
+            if let Some(p) = &trust_config {
+                write(p, local.client_trust_config())?;
+            }
+            Ok(())
+        }
+        Command::Serve => {
+            prepare_data_dir(&c)?;
+            let store = open_store(&c).await?;
+            let local = LocalSigstore::open(&c.data_dir, store.clone(), passphrase().as_deref(), c.limits.max_batch)
+                .map_err(|e| Failure(e.code(), e.to_string()))?;
+            let verifier = Verifier::new(trusted_root(&c, &local)?, VerifierConfig::default())
+                .map_err(|e| Failure(e.code(), e.to_string()))?;
+            let api = ApiConfig {
+                body_limit: c.limits.body_limit,
+                request_timeout: c.request_timeout(),
+                timestamp_signatures: c.timestamp,
+                default_inner_signer: c.upload.inner_identity.clone().zip(c.upload.inner_issuer.clone()),
+                permission_ttl: std::time::Duration::from_secs(c.upload.permission_ttl_secs),
+            };
+            let state = AppState::new(local, store, verifier, api);
+            let addr = c.listen_addr().map_err(|e| Failure("config.invalid", e.0))?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure("server.bind", format!("cannot listen on {addr}: {e}")))?;
+            tracing::info!(listen = %addr, data_dir = %c.data_dir.display(), database = %state.store.target(), "certus-trust serving (local mode)");
+            trust_api::serve(listener, state, shutdown_signal())
+                .await
+                .map_err(|e| Failure("server.io", e.to_string()))?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref()).and_then(|mut c| {
+        if let Some(f) = &cli.log_format {
+            c.log_format = match f.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                other => {
+                    return Err(config::ConfigError(format!(
+                        "--log-format {other:?}: expected text or json"
+                    )))
+                }
+            };
+        }
+        Ok(c)
+    });
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error[config.invalid]: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error[runtime.start]: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            tracing::error!(code, "{message}");
+            eprintln!("error[{code}]: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

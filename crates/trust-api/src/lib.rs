@@ -1,0 +1,191 @@
+//! trust-api: certus-trust's REST surface on axum (hyper 1).
+//!
+//! [`router`] builds every route of `docs/design.md` over an [`AppState`]; the server binary
+//! only loads its configuration, opens the store and the local services, and calls [`serve`].
+//! Errors are problem documents ([`error::ApiError`]); every request carries an `X-Request-ID`
+//! (read when well-formed, minted otherwise, echoed, and on every log line); bodies are limited;
+//! metrics and the OpenAPI document are served.
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+mod recorder;
+pub mod routes;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use error::ApiError;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+use trust_core::verifier::Verifier;
+use trust_sigstore::embedded::local::LocalSigstore;
+use trust_store::Store;
+
+pub use recorder::Recorder;
+
+/// The request-ID header.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request-level settings.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered with 503.
+    pub request_timeout: Duration,
+    /// Whether signings get an RFC 3161 timestamp from the embedded TSA.
+    pub timestamp_signatures: bool,
+    /// The inner signer the upload gateway expects when a request names none.
+    pub default_inner_signer: Option<(String, String)>,
+    /// How long an upload permission stays valid.
+    pub permission_ttl: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            timestamp_signatures: true,
+            default_inner_signer: None,
+            permission_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The local-mode services (CA, log, TSA).
+    pub local: LocalSigstore<Store>,
+    /// The store (records, permissions, audit).
+    pub store: Arc<Store>,
+    /// The verifier over the server's trusted root (its own keys, plus any configured roots).
+    pub verifier: Verifier,
+    /// Batched writer of verification records.
+    pub recorder: Recorder,
+    /// Metrics.
+    pub metrics: metrics::Metrics,
+    /// Request-level settings.
+    pub config: ApiConfig,
+}
+
+/// Shared state handle.
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// Builds the state; starts the verification-record writer (needs a tokio runtime).
+    pub fn new(local: LocalSigstore<Store>, store: Arc<Store>, verifier: Verifier, config: ApiConfig) -> SharedState {
+        Arc::new(Self {
+            local,
+            recorder: Recorder::start(store.clone()),
+            store,
+            verifier,
+            metrics: metrics::Metrics::default(),
+            config,
+        })
+    }
+}
+
+/// The request id of the current request (set by the middleware).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+fn valid_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| s.to_owned())
+}
+
+fn mint_request_id() -> String {
+    let mut b = [0u8; 16];
+    if aws_lc_rs::rand::fill(&mut b).is_err() {
+        return "req-unrandom".to_owned();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// Request id, tracing span, timeout and metrics around every request.
+async fn around(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(valid_request_id)
+        .unwrap_or_else(mint_request_id);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+    let mut response =
+        match tokio::time::timeout(state.config.request_timeout, next.run(req).instrument(span.clone())).await {
+            Ok(r) => r,
+            Err(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request.timeout",
+                format!("the request took longer than {:?}", state.config.request_timeout),
+            )
+            .into_response(),
+        };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    state.metrics.request(&method, &route, status, elapsed);
+    span.in_scope(|| {
+        tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, route = %route, "request finished");
+    });
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route.not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "route.method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+/// Every route, with the middleware.
+pub fn router(state: SharedState) -> Router {
+    let limit = state.config.body_limit;
+    routes::routes()
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), around))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then finishes in-flight
+/// requests (graceful shutdown).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,102 @@
+//! Liveness, readiness and metrics.
+
+use crate::SharedState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use trust_sigstore::embedded::store::LogStore;
+use utoipa::ToSchema;
+
+/// Liveness.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` while the process serves.
+    pub status: &'static str,
+}
+
+/// Liveness: the process is serving.
+#[utoipa::path(get, path = "/v1/health", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// One dependency's status.
+#[derive(Serialize, ToSchema)]
+pub struct Check {
+    /// Whether it works.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// Readiness.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// Whether every dependency works.
+    pub ready: bool,
+    /// Each dependency: `store`, `log`, `ca`, `tsa`.
+    pub checks: BTreeMap<String, Check>,
+}
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Readiness: the store answers, the log has a readable signed checkpoint, the CA and TSA
+/// certificates are valid now. 503 when one is not.
+#[utoipa::path(get, path = "/v1/ready", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(State(state): State<SharedState>) -> impl IntoResponse {
+    let mut checks = BTreeMap::new();
+    let store = match tokio::time::timeout(CHECK_TIMEOUT, state.local.log().store().tree_size()).await {
+        Ok(Ok(n)) => Check {
+            ok: true,
+            detail: format!("{} reachable, {n} log entries", state.store.target()),
+        },
+        Ok(Err(e)) => Check {
+            ok: false,
+            detail: e.to_string(),
+        },
+        Err(_) => Check {
+            ok: false,
+            detail: format!("no answer within {CHECK_TIMEOUT:?}"),
+        },
+    };
+    checks.insert("store".to_owned(), store);
+    let log = match tokio::time::timeout(CHECK_TIMEOUT, state.local.log().checkpoint()).await {
+        Ok(Ok(cp)) => Check {
+            ok: true,
+            detail: format!("signed checkpoint at tree size {}", cp.tree_size),
+        },
+        Ok(Err(e)) => Check {
+            ok: false,
+            detail: e.to_string(),
+        },
+        Err(_) => Check {
+            ok: false,
+            detail: format!("no checkpoint within {CHECK_TIMEOUT:?}"),
+        },
+    };
+    checks.insert("log".to_owned(), log);
+    for (name, ok, detail) in state.local.authority_status(trust_sigstore::embedded::local::now()) {
+        checks.insert(name.to_owned(), Check { ok, detail });
+    }
+    let ready = checks.values().all(|c| c.ok);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(Readiness { ready, checks }))
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, body = String)))]
+pub async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}
