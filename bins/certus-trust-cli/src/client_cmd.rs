@@ -277,6 +277,10 @@ impl Client {
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
                 ("client.timeout", 1, "no answer in time".to_owned())
             }
+            // ureq hands rustls' handshake errors over inside an io::Error.
+            ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+                ("client.tls", 1, format!("TLS: {e}"))
+            }
             ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
                 ("client.unreachable", 1, format!("cannot connect: {e}"))
             }
@@ -658,7 +662,13 @@ pub(crate) fn run(args: &ServerArgs) -> Result<String, Failure> {
 fn indent(text: &str) -> String {
     text.trim_end()
         .lines()
-        .map(|l| format!("    {l}"))
+        .map(|l| {
+            if l.trim().is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -842,7 +852,10 @@ fn proof(client: &Client, json: bool, a: &ProofArgs) -> Result<String, Failure> 
         .filter_map(Value::as_str)
         .collect();
     // Check the proof here when the server has handed out checkpoints for both sizes.
-    let checked = match (v["from_root"].as_str(), v["to_root"].as_str()) {
+    // Every tree is consistent with the empty one: size 0 needs no root.
+    let empty_root = "0".repeat(64);
+    let from_root = v["from_root"].as_str().or((a.from == 0).then_some(empty_root.as_str()));
+    let checked = match (from_root, v["to_root"].as_str()) {
         (Some(r1), Some(r2)) => {
             let proof = hashes
                 .iter()
