@@ -16,6 +16,7 @@ use trust_core::trust_root::{embedded, TrustedRoot};
 use trust_core::verifier::{TimeSource, VerifiedBundle, VerifiedSigner, Verifier, VerifierConfig};
 use trust_core::{Error, ErrorFamily};
 
+mod client_cmd;
 mod local_cmd;
 
 #[derive(Parser)]
@@ -32,6 +33,8 @@ enum Command {
     /// The embedded Sigstore on one machine: local CA, transparency log and TSA.
     #[command(subcommand)]
     Local(local_cmd::LocalCommand),
+    /// A client for the certus-trust REST API (`--server URL`, `--json`).
+    Server(client_cmd::ServerArgs),
 }
 
 #[derive(Args)]
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
             }
         }),
         Command::Local(cmd) => local_cmd::run(cmd),
+        Command::Server(args) => client_cmd::run(args),
     };
     match result {
         Ok(out) => {
