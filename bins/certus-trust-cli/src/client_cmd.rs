@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -198,13 +199,12 @@ struct PermitArgs {
     outer_bundle: Option<PathBuf>,
 }
 
-/// A stable code from the server outlives this run (the process ends right after reporting).
-fn leak(code: String) -> &'static str {
-    Box::leak(code.into_boxed_str())
-}
-
 fn input(code: &'static str, message: String) -> Failure {
-    Failure { code, message, exit: 2 }
+    Failure {
+        code: Cow::Borrowed(code),
+        message,
+        exit: 2,
+    }
 }
 
 /// A connection to one server.
@@ -292,7 +292,7 @@ impl Client {
             _ => ("client.http", 1, e.to_string()),
         };
         Failure {
-            code,
+            code: Cow::Borrowed(code),
             message: format!("{url}: {what}"),
             exit,
         }
@@ -353,7 +353,7 @@ impl Answer {
         });
         match problem {
             Some((code, detail)) => Failure {
-                code: leak(code),
+                code: Cow::Owned(code),
                 message: detail,
                 exit,
             },
@@ -361,7 +361,7 @@ impl Answer {
                 let text = String::from_utf8_lossy(&self.body);
                 let text: String = text.trim().chars().take(200).collect();
                 Failure {
-                    code: "client.http_status",
+                    code: Cow::Borrowed("client.http_status"),
                     message: format!("{url_path}: HTTP {} {text}", self.status),
                     exit,
                 }
@@ -375,7 +375,7 @@ impl Answer {
             return Err(self.failure(path));
         }
         serde_json::from_slice(&self.body).map_err(|e| Failure {
-            code: "client.bad_response",
+            code: Cow::Borrowed("client.bad_response"),
             message: format!(
                 "{path}: HTTP {} with a body that is not JSON ({}): {e}",
                 self.status, self.content_type
@@ -463,7 +463,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             Failure {
-                code: "output.write",
+                code: Cow::Borrowed("output.write"),
                 message: format!("{}: {e}", path.display()),
                 exit: 2,
             }
@@ -484,7 +484,7 @@ fn digest_of(file_or_digest: &str) -> Result<(String, Option<String>), Failure> 
 
 fn hex32(field: &str, s: &str) -> Result<[u8; 32], Failure> {
     let bad = || Failure {
-        code: "client.bad_response",
+        code: Cow::Borrowed("client.bad_response"),
         message: format!("{field}: {s:?} is not 32 bytes of hex"),
         exit: 1,
     };
@@ -826,7 +826,7 @@ fn verify(client: &Client, json: bool, a: &VerifyArgs) -> Result<String, Failure
     // Every reason on stderr; the last one is the failure main reports.
     let Some(((last_code, last_message), rest)) = errors.split_last() else {
         return Err(Failure {
-            code: "verify.invalid",
+            code: Cow::Borrowed("verify.invalid"),
             message: format!("{digest} did not verify (the server gave no reason)"),
             exit: 1,
         });
@@ -835,7 +835,7 @@ fn verify(client: &Client, json: bool, a: &VerifyArgs) -> Result<String, Failure
         eprintln!("error[{code}]: {}", message.replace('\n', " "));
     }
     Err(Failure {
-        code: leak(last_code.clone()),
+        code: Cow::Owned(last_code.clone()),
         message: last_message.clone(),
         exit: 1,
     })
@@ -871,7 +871,7 @@ fn proof(client: &Client, json: bool, a: &ProofArgs) -> Result<String, Failure> 
             .map_err(|e| {
                 let e = trust_core::Error::from(e);
                 Failure {
-                    code: e.code(),
+                    code: Cow::Borrowed(e.code()),
                     message: format!("the server's consistency proof from {} to {}: {e}", a.from, a.to),
                     exit: 1,
                 }
@@ -1018,7 +1018,7 @@ fn permit(client: &Client, json: bool, a: &PermitArgs) -> Result<String, Failure
             _ => ("permit.denied".to_owned(), reason.to_owned()),
         };
         return Err(Failure {
-            code: leak(code),
+            code: Cow::Owned(code),
             message: format!(
                 "upload not permitted (scan {}, permission {}): {message}",
                 a.scan_id,
@@ -1101,7 +1101,7 @@ fn ready(client: &Client, json: bool) -> Result<String, Failure> {
         .map(|(name, _, detail)| format!("{name} ({detail})"))
         .collect();
     Err(Failure {
-        code: "server.not_ready",
+        code: Cow::Borrowed("server.not_ready"),
         message: format!("{} is not ready: {}", client.base, failing.join(", ")),
         exit: 1,
     })

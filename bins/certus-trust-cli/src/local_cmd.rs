@@ -2,6 +2,7 @@
 
 use crate::Failure;
 use clap::{Args, Subcommand};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trust_core::crypto::{Digest, HashAlgorithm};
@@ -113,7 +114,7 @@ impl From<LocalError> for Failure {
             _ => 1,
         };
         Failure {
-            code: e.code(),
+            code: Cow::Borrowed(e.code()),
             message: e.to_string(),
             exit,
         }
@@ -129,7 +130,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure {
-            code: "runtime.start",
+            code: Cow::Borrowed("runtime.start"),
             message: e.to_string(),
             exit: 1,
         })
@@ -144,7 +145,7 @@ async fn open_store(dir: &DataDir) -> Result<Arc<Store>, Failure> {
         None => dir.data_dir.join("certus.db").display().to_string(),
     };
     Store::open(&url).await.map(Arc::new).map_err(|e| Failure {
-        code: e.code(),
+        code: Cow::Borrowed(e.code()),
         message: e.to_string(),
         exit: if matches!(e, trust_store::StoreOpenError::InvalidUrl { .. }) {
             2
@@ -168,7 +169,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 fn artifact(file_or_digest: &str) -> Result<(Digest, String), Failure> {
     if file_or_digest.starts_with("sha256:") {
         let d = Digest::parse_prefixed(file_or_digest).ok_or_else(|| Failure {
-            code: "input.bad_digest",
+            code: Cow::Borrowed("input.bad_digest"),
             message: format!("{file_or_digest:?} is not sha256:<64 hex digits>"),
             exit: 2,
         })?;
@@ -180,7 +181,7 @@ fn artifact(file_or_digest: &str) -> Result<(Digest, String), Failure> {
         .file_name()
         .map_or_else(|| file_or_digest.to_owned(), |n| n.to_string_lossy().into_owned());
     let digest = Digest::new(HashAlgorithm::Sha256, &trust_core::crypto::sha256(&bytes)).ok_or_else(|| Failure {
-        code: "input.bad_digest",
+        code: Cow::Borrowed("input.bad_digest"),
         message: "SHA-256 digest".into(),
         exit: 2,
     })?;
@@ -213,7 +214,7 @@ pub(crate) fn run(cmd: &LocalCommand) -> Result<String, Failure> {
             let content = if a.in_toto {
                 let predicate = match &a.predicate {
                     Some(p) => serde_json::from_slice(&crate::read(p)?).map_err(|e| Failure {
-                        code: "input.bad_predicate",
+                        code: Cow::Borrowed("input.bad_predicate"),
                         message: format!("{}: {e}", p.display()),
                         exit: 2,
                     })?,

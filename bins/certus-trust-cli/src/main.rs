@@ -5,6 +5,7 @@
 //! success; 1 when verification fails; 2 on bad input or usage.
 
 use clap::{Args, Parser, Subcommand};
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -66,7 +67,7 @@ struct VerifyBundleArgs {
 
 /// A failure with its stable code, reported as `error[code]: message`.
 struct Failure {
-    code: &'static str,
+    code: Cow<'static, str>,
     message: String,
     exit: u8,
 }
@@ -75,7 +76,7 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let exit = if e.family() == ErrorFamily::Input { 2 } else { 1 };
         Failure {
-            code: e.code(),
+            code: Cow::Borrowed(e.code()),
             message: e.to_string(),
             exit,
         }
@@ -84,7 +85,7 @@ impl From<Error> for Failure {
 
 fn io_failure(path: &Path, e: std::io::Error) -> Failure {
     Failure {
-        code: "input.unreadable",
+        code: Cow::Borrowed("input.unreadable"),
         message: format!("{}: {e}", path.display()),
         exit: 2,
     }
@@ -112,7 +113,7 @@ fn verify_bundle(args: &VerifyBundleArgs) -> Result<VerifiedBundle, Failure> {
     let mut policy = PolicyBuilder::new().now(now());
     if args.file_or_digest.starts_with("sha256:") {
         let digest = Digest::parse_prefixed(&args.file_or_digest).ok_or_else(|| Failure {
-            code: "input.invalid_digest",
+            code: Cow::Borrowed("input.invalid_digest"),
             message: format!("{:?} is not sha256:<64 hex digits>", args.file_or_digest),
             exit: 2,
         })?;
@@ -124,7 +125,7 @@ fn verify_bundle(args: &VerifyBundleArgs) -> Result<VerifiedBundle, Failure> {
     policy = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
         (Some(key), _, _) => {
             let pem = String::from_utf8(read(key)?).map_err(|_| Failure {
-                code: "input.invalid_key",
+                code: Cow::Borrowed("input.invalid_key"),
                 message: format!("{}: not UTF-8 PEM", key.display()),
                 exit: 2,
             })?;
