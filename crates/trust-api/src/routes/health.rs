@@ -44,8 +44,10 @@ pub struct Readiness {
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Readiness: the store answers, the log has a readable signed checkpoint, the CA and TSA
-/// certificates are valid now. 503 when one is not.
+/// Readiness of every dependency; 503 when one is not ready.
+///
+/// The store answers, the log has a readable signed checkpoint, the CA and TSA certificates are
+/// valid now.
 #[utoipa::path(get, path = "/v1/ready", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(State(state): State<SharedState>) -> impl IntoResponse {

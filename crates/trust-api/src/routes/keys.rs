@@ -40,8 +40,9 @@ fn pem_of(b64: &str, label: &str) -> Option<String> {
     Some(trust_core::crypto::pem_encode(label, &der))
 }
 
-/// The service's public keys with key ids and roles (derived from its trusted root, so the two
-/// never disagree).
+/// The service's public keys with key ids and roles.
+///
+/// Derived from its trusted root, so the two never disagree.
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", responses((status = 200, body = KeysResponse)))]
 pub async fn keys(State(state): State<SharedState>) -> Json<KeysResponse> {
     let root = state.local.trusted_root();

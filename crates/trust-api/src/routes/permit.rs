@@ -224,8 +224,11 @@ fn uncovered<'a>(verified: &VerifiedBundle, artifacts: &'a [ArtifactRef], digest
         .collect()
 }
 
-/// Verifies the producer's inner signature and artifact digests against the expected signer; when
-/// all holds, outer-signs and logs a permission statement. Denials carry a specific reason.
+/// Decides whether artifacts may be uploaded, and outer-signs the permission.
+///
+/// The producer's inner signature and the artifact digests are verified against the expected
+/// signer; when all holds, certus-trust signs and logs a permission statement. Denials carry a
+/// specific reason.
 #[utoipa::path(post, path = "/v1/verify-and-permit-upload", request_body = PermitBody, tag = "upload gateway",
     responses((status = 200, body = PermitResponse), (status = 400, body = crate::error::Problem)))]
 pub async fn verify_and_permit_upload(

@@ -113,8 +113,9 @@ pub struct SignResponse {
     pub bundle: Value,
 }
 
-/// Signs an artifact digest (or an in-toto statement about it), logs it, records it, and returns
-/// the Sigstore bundle.
+/// Signs an artifact digest, or an in-toto statement about it.
+///
+/// The signing is logged and recorded before the response, which carries the Sigstore bundle.
 #[utoipa::path(post, path = "/v1/sign", request_body = SignBody, tag = "signing",
     responses((status = 201, body = SignResponse), (status = 400, body = crate::error::Problem),
               (status = 503, body = crate::error::Problem)))]

@@ -218,8 +218,11 @@ pub(crate) async fn record(
     Ok(())
 }
 
-/// Verifies a Sigstore bundle (or a detached signature and certificate this service issued) for
-/// an artifact digest, against an identity, a key, or nothing (any trusted signer, with a warning).
+/// Verifies a Sigstore bundle, or a detached signature and certificate, for an artifact digest.
+///
+/// The detached pair must be one this service issued (it is looked up in its signing records).
+/// The signer is checked against identity + issuer, a key, or nothing (any signer the trusted
+/// root vouches for, with a warning).
 #[utoipa::path(post, path = "/v1/verify", request_body = VerifyBody, tag = "verification",
     responses((status = 200, body = VerifyResponse), (status = 400, body = crate::error::Problem)))]
 pub async fn verify(
