@@ -154,7 +154,9 @@ fn bench_log_signing(c: &mut Criterion) {
         "127.0.0.1:8888 - 4242\n1000000\n{}\n",
         "x2ZqH2m1cCjG3cW4t1f8w2i5iVq0Yb0a4X3cGgS7Y5E="
     );
-    group.bench_function("checkpoint_sign", |b| b.iter(|| key.sign(black_box(note.as_bytes())).unwrap()));
+    group.bench_function("checkpoint_sign", |b| {
+        b.iter(|| key.sign(black_box(note.as_bytes())).unwrap())
+    });
     group.bench_function("leaf_hash", |b| b.iter(|| merkle::hash_leaf(black_box(&body))));
     group.finish();
 }
