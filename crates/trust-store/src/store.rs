@@ -125,10 +125,14 @@ impl Store {
                     Some(path) => o.filename(path).create_if_missing(true),
                     None => o,
                 };
+                // temp_store=memory: the statement journal every multi-row INSERT of an append
+                // opens stays in memory instead of a temp file created and unlinked per
+                // statement (durability is the WAL's business; see docs/performance.md).
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
+                    .pragma("temp_store", "memory")
             });
         }
         if backend == Backend::Postgres {
