@@ -5,7 +5,8 @@
 //! - `ca`: `LocalCa::issue` of a 10-minute leaf for a fresh P-256 key, SCT from the embedded CT
 //!   log included (two P-256 signatures: SCT over the precertificate TBS, then the certificate).
 //!   Also the ephemeral-key generation `LocalSigstore::sign` does before it.
-//! - `tsa`: `LocalTsa::timestamp` of a SHA-256 digest (one P-384 signature, CMS encoding).
+//! - `tsa`: `LocalTsa::timestamp` of a SHA-256 digest (one signature with the P-256 TSA key,
+//!   CMS encoding).
 //! - `log_signing`: what the log signs per append: one SET per entry and one checkpoint note per
 //!   batch (P-256 log key), with the canonical JSON of the SET payload.
 //! - `merkle`: `merkle::append` of a batch to a tree of about a million leaves (the in-memory
