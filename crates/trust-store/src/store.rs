@@ -79,7 +79,8 @@ impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
     ///
     /// - `sqlite://path?mode=rwc`, `sqlite:path`, or a plain file path (created if missing):
-    ///   SQLite with WAL journal, `synchronous=FULL`, a 5 s busy timeout and foreign keys on.
+    ///   SQLite with WAL journal, `synchronous=FULL`, a 5 s busy timeout, foreign keys on and
+    ///   temp storage (statement journals) in memory.
     /// - `postgres://user:pass@host:port/db` (or `postgresql://`): PostgreSQL.
     ///
     /// Pending migrations are applied under a lock (a PostgreSQL advisory lock, the SQLite write
