@@ -79,7 +79,8 @@ impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
     ///
     /// - `sqlite://path?mode=rwc`, `sqlite:path`, or a plain file path (created if missing):
-    ///   SQLite with WAL journal, `synchronous=FULL`, a 5 s busy timeout and foreign keys on.
+    ///   SQLite with WAL journal, `synchronous=FULL`, a 5 s busy timeout, foreign keys on and
+    ///   temp storage (statement journals) in memory.
     /// - `postgres://user:pass@host:port/db` (or `postgresql://`): PostgreSQL.
     ///
     /// Pending migrations are applied under a lock (a PostgreSQL advisory lock, the SQLite write
@@ -125,10 +126,14 @@ impl Store {
                     Some(path) => o.filename(path).create_if_missing(true),
                     None => o,
                 };
+                // temp_store=memory: the statement journal every multi-row INSERT of an append
+                // opens stays in memory instead of a temp file created and unlinked per
+                // statement (durability is the WAL's business; see docs/performance.md).
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
+                    .pragma("temp_store", "memory")
             });
         }
         if backend == Backend::Postgres {
