@@ -41,7 +41,11 @@ impl fmt::Display for LoadError {
             if i > 0 {
                 f.write_str("\n")?;
             }
-            write!(f, "{}:{}:{}: {} [{}]", self.source_name, d.line, d.column, d.message, d.code)?;
+            write!(
+                f,
+                "{}:{}:{}: {} [{}]",
+                self.source_name, d.line, d.column, d.message, d.code
+            )?;
         }
         Ok(())
     }

@@ -324,14 +324,21 @@ impl PolicySet {
                 bundle: None,
             }),
             Some(service) => {
-                let by_service: Vec<(usize, &&VerifiedBundle)> =
-                    outer.iter().enumerate().filter(|(_, b)| service.matches(&b.signer)).collect();
+                let by_service: Vec<(usize, &&VerifiedBundle)> = outer
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| service.matches(&b.signer))
+                    .collect();
                 if by_service.is_empty() {
                     d.failures.push(Failure {
                         rule: outer_rule(),
                         code: FailureCode::OuterSignerMismatch,
                         expected: service.describe(),
-                        actual: outer.iter().map(|b| describe_signer(&b.signer)).collect::<Vec<_>>().join(", "),
+                        actual: outer
+                            .iter()
+                            .map(|b| describe_signer(&b.signer))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         authority: None,
                         bundle: None,
                     });
@@ -342,7 +349,11 @@ impl PolicySet {
                     d.failures.push(Failure {
                         rule: outer_rule(),
                         code: FailureCode::ChainDigestMismatch,
-                        expected: inner.iter().map(|x| x.artifact_digest.as_str()).collect::<Vec<_>>().join(", "),
+                        expected: inner
+                            .iter()
+                            .map(|x| x.artifact_digest.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         actual: b.artifact_digest.clone(),
                         authority: None,
                         bundle: Some(*i),
@@ -442,7 +453,19 @@ fn evaluate_rules(policy: &Policy, rules: &[Rule], bundles: &[&VerifiedBundle], 
             } else {
                 &mut d.failures
             };
+            let before = sink.len();
             explain_rule(rule, bundles, &masks, ctx.now, sink);
+            if sink.len() == before {
+                // Fail closed: an unsatisfied rule always gives at least one reason.
+                sink.push(Failure {
+                    rule: Some(rule.name.clone()),
+                    code: FailureCode::ThresholdNotMet,
+                    expected: format!("{} of {} authorities", rule.threshold, rule.authorities.len()),
+                    actual: format!("{}", count_distinct(&masks, usize::MAX)),
+                    authority: None,
+                    bundle: None,
+                });
+            }
         }
     }
     if applied == 0 {
@@ -623,7 +646,10 @@ fn explain_rule(rule: &Rule, bundles: &[&VerifiedBundle], masks: &[u64], now: Un
             let max = rule.max_age_secs.unwrap_or_default();
             out.push(failure(
                 FailureCode::TooOld,
-                format!("signed at or after {}", UnixTime::from_secs(now.secs().saturating_sub(max))),
+                format!(
+                    "signed at or after {}",
+                    UnixTime::from_secs(now.secs().saturating_sub(max))
+                ),
                 signing_time(b).map_or_else(|| "no verified signing time".to_string(), |t| format!("signed at {t}")),
                 None,
                 Some(i),
@@ -683,5 +709,66 @@ fn explain_rule(rule: &Rule, bundles: &[&VerifiedBundle], masks: &[u64], now: Un
                 None,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trust_core::bundle::BundleVersion;
+
+    fn key_bundle(key_id: &str) -> VerifiedBundle {
+        VerifiedBundle {
+            bundle_version: BundleVersion::V0_3,
+            media_type: BundleVersion::V0_3.media_type(),
+            signer: VerifiedSigner::PublicKey { key_id: key_id.into() },
+            artifact_digest: String::new(),
+            statement: None,
+            tlog_entries: Vec::new(),
+            verified_times: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn matching_counts_each_signer_once() {
+        // Signer 0 can take a or b, signer 1 only a: the matching gives 2.
+        assert_eq!(count_distinct(&[0b11, 0b01], usize::MAX), 2);
+        // Both only a: 1.
+        assert_eq!(count_distinct(&[0b01, 0b01], usize::MAX), 1);
+        assert_eq!(count_distinct(&[0, 0], usize::MAX), 0);
+        assert_eq!(count_distinct(&[0b100, 0b001, 0b011], usize::MAX), 3);
+        assert_eq!(count_distinct(&[0b1, 0b0], 1), 1);
+    }
+
+    #[test]
+    fn an_unsatisfiable_rule_without_reasons_still_denies() {
+        // Load never builds a rule without authorities; if one existed, it must fail closed.
+        let policy = Policy {
+            name: "p".into(),
+            mode: Mode::Enforce,
+            no_match: NoMatch::Deny,
+            body: Body::Rules(Vec::new()),
+        };
+        let rule = Rule {
+            name: "empty".into(),
+            mode: None,
+            artifact_types: None,
+            subjects: None,
+            authorities: Vec::new(),
+            threshold: 1,
+            not_before: None,
+            not_after: None,
+            max_age_secs: None,
+        };
+        let b = key_bundle("00");
+        let d = evaluate_rules(
+            &policy,
+            std::slice::from_ref(&rule),
+            &[&b],
+            &Context::new(UnixTime::EPOCH),
+        );
+        assert!(!d.allowed);
+        assert_eq!(d.failures.len(), 1);
+        assert_eq!(d.failures[0].code, FailureCode::ThresholdNotMet);
     }
 }

@@ -199,7 +199,8 @@ impl Compiler {
             line: at.line(),
             column: at.column(),
             code,
-            message: message.into(),
+            // One line per diagnostic.
+            message: message.into().replace('\n', " "),
         });
     }
 
@@ -208,7 +209,10 @@ impl Compiler {
             self.error(
                 &doc.version.referenced,
                 "policy.unsupported_version",
-                format!("unsupported version {}: this build reads version {DOCUMENT_VERSION}", doc.version.value),
+                format!(
+                    "unsupported version {}: this build reads version {DOCUMENT_VERSION}",
+                    doc.version.value
+                ),
             );
         }
         if doc.policies.value.is_empty() {
@@ -276,7 +280,11 @@ impl Compiler {
             (None, Some(chain)) => {
                 let inner = chain.value.inner;
                 if inner.value.trim().is_empty() {
-                    self.error(&inner.referenced, "policy.empty_value", "chain.inner must name a policy");
+                    self.error(
+                        &inner.referenced,
+                        "policy.empty_value",
+                        "chain.inner must name a policy",
+                    );
                 }
                 Body::Chain { inner: inner.value }
             }
@@ -316,7 +324,11 @@ impl Compiler {
     fn rule(&mut self, r: RuleDoc, at: &Location) -> Option<Rule> {
         let name = r.name.value.clone();
         if name.trim().is_empty() {
-            self.error(&r.name.referenced, "policy.empty_value", "a rule name must not be empty");
+            self.error(
+                &r.name.referenced,
+                "policy.empty_value",
+                "a rule name must not be empty",
+            );
         }
         let shorthand = r.identity.is_some() || r.issuer.is_some() || r.extensions.is_some();
         let mut authorities = Vec::new();
@@ -389,7 +401,11 @@ impl Compiler {
             Some(t) => {
                 let k = usize::try_from(t.value).unwrap_or(usize::MAX);
                 if k == 0 {
-                    self.error(&t.referenced, "policy.invalid_threshold", "threshold must be at least 1");
+                    self.error(
+                        &t.referenced,
+                        "policy.invalid_threshold",
+                        "threshold must be at least 1",
+                    );
                 }
                 k
             }
@@ -432,7 +448,11 @@ impl Compiler {
         let not_after = r.not_after.and_then(|t| self.time(t));
         if let (Some(b), Some(a)) = (not_before, not_after) {
             if b > a {
-                self.error(at, "policy.invalid_time", format!("rule {name:?}: not_before is after not_after"));
+                self.error(
+                    at,
+                    "policy.invalid_time",
+                    format!("rule {name:?}: not_before is after not_after"),
+                );
             }
         }
         let max_age_secs = r.max_age.and_then(|d| match parse_duration(&d.value) {
@@ -441,7 +461,10 @@ impl Compiler {
                 self.error(
                     &d.referenced,
                     "policy.invalid_duration",
-                    format!("max_age {:?}: expected a positive integer with a unit s, m, h, d or w (e.g. 30d)", d.value),
+                    format!(
+                        "max_age {:?}: expected a positive integer with a unit s, m, h, d or w (e.g. 30d)",
+                        d.value
+                    ),
                 );
                 None
             }
@@ -476,7 +499,11 @@ impl Compiler {
     fn authority(&mut self, a: AuthorityDoc, rule: &str, at: &Location) -> Option<Authority> {
         let name = a.name.value;
         if name.trim().is_empty() {
-            self.error(&a.name.referenced, "policy.empty_value", "an authority name must not be empty");
+            self.error(
+                &a.name.referenced,
+                "policy.empty_value",
+                "an authority name must not be empty",
+            );
         }
         let keyless = a.identity.is_some() || a.issuer.is_some() || a.extensions.is_some();
         match (keyless, a.key) {
@@ -505,7 +532,11 @@ impl Compiler {
                 let key = match PublicKey::from_pem(pem.value.trim()) {
                     Ok(k) => k,
                     Err(e) => {
-                        self.error(&pem.referenced, "policy.invalid_key", format!("authority {name:?}: {e}"));
+                        self.error(
+                            &pem.referenced,
+                            "policy.invalid_key",
+                            format!("authority {name:?}: {e}"),
+                        );
                         return None;
                     }
                 };
@@ -559,7 +590,10 @@ impl Compiler {
                         None
                     }
                 };
-                let extensions = a.extensions.map(|e| self.extensions(e.value)).unwrap_or_default();
+                let extensions = match a.extensions {
+                    Some(e) => self.extensions(e.value),
+                    None => Some(Vec::new()),
+                };
                 Some(Authority {
                     name,
                     kind: AuthorityKind::Keyless {
@@ -604,7 +638,11 @@ impl Compiler {
         let d = m.value;
         let given = usize::from(d.exact.is_some()) + usize::from(d.regex.is_some()) + usize::from(d.glob.is_some());
         if given != 1 {
-            let kinds = if glob_allowed { "exact, regex or glob" } else { "exact or regex" };
+            let kinds = if glob_allowed {
+                "exact, regex or glob"
+            } else {
+                "exact or regex"
+            };
             self.error(
                 &m.referenced,
                 "policy.invalid_matcher",
@@ -645,12 +683,17 @@ impl Compiler {
         match compiled {
             Ok(m) => Some(m),
             Err(e) => {
-                let code = if pattern.is_some() {
-                    "policy.invalid_regex"
-                } else {
-                    "policy.empty_value"
+                let (code, message) = match &pattern {
+                    // The regex crate's message spans lines (pattern, caret, error): keep the error.
+                    Some(p) => {
+                        let detail = e.to_string();
+                        let last = detail.lines().last().unwrap_or_default().trim();
+                        let last = last.strip_prefix("error: ").unwrap_or(last);
+                        ("policy.invalid_regex", format!("{what}: invalid regex {p:?}: {last}"))
+                    }
+                    None => ("policy.empty_value", format!("{what}: {e}")),
                 };
-                self.error(&value.referenced, code, format!("{what}: {e}"));
+                self.error(&value.referenced, code, message);
                 None
             }
         }
