@@ -13,11 +13,10 @@
 //!   moves that rule's failures to the warnings.
 
 use crate::error::EvaluateError;
-use crate::extension::Extension;
+use crate::matcher::{Check, Field, FieldSet};
 use crate::policy::{Authority, AuthorityKind, Body, Mode, NoMatch, Policy, PolicySet, Rule};
 use serde::{Deserialize, Serialize};
 use trust_core::crypto::PublicKey;
-use trust_core::policy::StringMatcher;
 use trust_core::time::UnixTime;
 use trust_core::verifier::{VerifiedBundle, VerifiedSigner};
 
@@ -266,7 +265,7 @@ impl PolicySet {
             .get(policy)
             .ok_or_else(|| EvaluateError::UnknownPolicy(policy.to_string()))?;
         match &p.body {
-            Body::Rules(rules) => Ok(evaluate_rules(p, rules, bundles, ctx)),
+            Body::Rules(rules) => Ok(evaluate_rules(&self.checks, &self.field_sets, p, rules, bundles, ctx)),
             Body::Chain { .. } => self.evaluate_chain(policy, bundles, &[], ctx),
         }
     }
@@ -412,8 +411,82 @@ fn in_scope(rule: &Rule, ctx: &Context<'_>) -> bool {
     true
 }
 
-fn evaluate_rules(policy: &Policy, rules: &[Rule], bundles: &[&VerifiedBundle], ctx: &Context<'_>) -> Decision {
+/// Results of the interned checks per verification result: each distinct check runs at most
+/// once per bundle and evaluation, however many rules state it.
+struct Memo {
+    words: usize,
+    /// Per bundle: `words` words of "known" bits, then `words` words of "matched" bits.
+    bits: Vec<u64>,
+}
+
+impl Memo {
+    fn new(checks: usize, bundles: usize) -> Self {
+        let words = checks.div_ceil(64);
+        Memo {
+            words,
+            bits: vec![0; 2 * words * bundles],
+        }
+    }
+
+    /// The memoised result, if known.
+    #[inline]
+    fn get(&self, bundle: usize, check: usize) -> Option<bool> {
+        let base = 2 * self.words * bundle;
+        let (word, bit) = (check / 64, 1u64 << (check % 64));
+        (self.bits[base + word] & bit != 0).then(|| self.bits[base + self.words + word] & bit != 0)
+    }
+
+    #[inline]
+    fn put(&mut self, bundle: usize, check: usize, matched: bool) {
+        let base = 2 * self.words * bundle;
+        let (word, bit) = (check / 64, 1u64 << (check % 64));
+        self.bits[base + word] |= bit;
+        if matched {
+            self.bits[base + self.words + word] |= bit;
+        }
+    }
+}
+
+struct Evaluation<'a> {
+    checks: &'a [Check],
+    sets: &'a [FieldSet],
+    bundles: &'a [&'a VerifiedBundle],
+    memo: Memo,
+}
+
+impl Evaluation<'_> {
+    /// Runs check `c` on `value` (bundle `bi`) and memoises it; a check in a field set runs the
+    /// whole set once and memoises every check of that field.
+    fn run_check(&mut self, bi: usize, c: usize, value: Option<&str>) -> bool {
+        let check = &self.checks[c];
+        match (check.set, value) {
+            (Some(si), Some(v)) => {
+                let fs = &self.sets[si];
+                let hits = fs.set.matches(v);
+                for (k, &id) in fs.checks.iter().enumerate() {
+                    self.memo.put(bi, id, hits.matched(k));
+                }
+                hits.matched(fs.checks.iter().position(|&id| id == c).unwrap_or(usize::MAX))
+            }
+            _ => {
+                let matched = value.is_some_and(|v| check.matcher.is_match(v));
+                self.memo.put(bi, c, matched);
+                matched
+            }
+        }
+    }
+}
+
+fn evaluate_rules<'a>(
+    checks: &'a [Check],
+    sets: &'a [FieldSet],
+    policy: &Policy,
+    rules: &'a [Rule],
+    bundles: &'a [&'a VerifiedBundle],
+    ctx: &Context<'_>,
+) -> Decision {
     let mut d = Decision::new(policy);
+    d.matched_rules.reserve(rules.len());
     if bundles.is_empty() {
         d.failures.push(Failure {
             rule: None,
@@ -440,12 +513,18 @@ fn evaluate_rules(policy: &Policy, rules: &[Rule], bundles: &[&VerifiedBundle], 
         group.push(g);
     }
 
+    let mut ev = Evaluation {
+        checks,
+        sets,
+        bundles,
+        memo: Memo::new(checks.len(), bundles.len()),
+    };
     let mut applied = 0usize;
     let mut masks = vec![0u64; signers.len()];
     for rule in rules.iter().filter(|r| in_scope(r, ctx)) {
         applied += 1;
         masks.iter_mut().for_each(|m| *m = 0);
-        if rule_satisfied(rule, bundles, &group, &mut masks, ctx.now) {
+        if rule_satisfied(&mut ev, rule, &group, &mut masks, ctx.now) {
             d.matched_rules.push(rule.name.clone());
         } else {
             let sink = if rule.mode == Some(Mode::Warn) {
@@ -454,7 +533,7 @@ fn evaluate_rules(policy: &Policy, rules: &[Rule], bundles: &[&VerifiedBundle], 
                 &mut d.failures
             };
             let before = sink.len();
-            explain_rule(rule, bundles, &masks, ctx.now, sink);
+            explain_rule(&mut ev, rule, &masks, ctx.now, sink);
             if sink.len() == before {
                 // Fail closed: an unsatisfied rule always gives at least one reason.
                 sink.push(Failure {
@@ -502,13 +581,19 @@ fn fresh(rule: &Rule, b: &VerifiedBundle, now: UnixTime) -> bool {
 }
 
 /// Fills `masks[signer]` with the authorities each signer satisfies; true when the rule holds.
-fn rule_satisfied(rule: &Rule, bundles: &[&VerifiedBundle], group: &[usize], masks: &mut [u64], now: UnixTime) -> bool {
-    for (b, &g) in bundles.iter().zip(group) {
-        if !fresh(rule, b, now) {
+fn rule_satisfied<'a>(
+    ev: &mut Evaluation<'a>,
+    rule: &'a Rule,
+    group: &[usize],
+    masks: &mut [u64],
+    now: UnixTime,
+) -> bool {
+    for (bi, &g) in group.iter().enumerate() {
+        if !fresh(rule, ev.bundles[bi], now) {
             continue;
         }
         for (i, a) in rule.authorities.iter().enumerate() {
-            if masks[g] & (1 << i) == 0 && check_authority(a, b, |_| {}) {
+            if masks[g] & (1 << i) == 0 && check_authority(ev, a, bi, |_| {}) {
                 masks[g] |= 1 << i;
             }
         }
@@ -554,14 +639,23 @@ fn augment(s: usize, masks: &[u64], owner: &mut [usize; 64], seen: &mut u64) -> 
 /// One reason a bundle does not satisfy an authority (borrowed; strings are built only when
 /// a rule fails).
 enum Mismatch<'a> {
-    Identity(&'a StringMatcher, String),
-    Issuer(&'a StringMatcher, Option<&'a str>),
-    Extension(Extension, &'a StringMatcher, Option<&'a str>),
+    /// A check failed on this value (absent: `None`).
+    Check(&'a Check, Option<&'a str>),
+    /// A keyless authority, and the signer is not a certificate.
+    NotCertificate(&'a Check, String),
+    /// A key authority, and the signer is another key or not a key.
     Key(&'a str, String),
 }
 
-/// Checks every constraint of `a` against `b`, reporting each mismatch to `on_mismatch`.
-fn check_authority<'a>(a: &'a Authority, b: &'a VerifiedBundle, mut on_mismatch: impl FnMut(Mismatch<'a>)) -> bool {
+/// Checks every constraint of `a` against bundle `bi`, reporting each mismatch to `on_mismatch`.
+fn check_authority<'a>(
+    ev: &mut Evaluation<'a>,
+    a: &'a Authority,
+    bi: usize,
+    mut on_mismatch: impl FnMut(Mismatch<'a>),
+) -> bool {
+    let checks = ev.checks;
+    let b: &'a VerifiedBundle = ev.bundles[bi];
     let mut ok = true;
     match (&a.kind, &b.signer) {
         (
@@ -577,26 +671,22 @@ fn check_authority<'a>(a: &'a Authority, b: &'a VerifiedBundle, mut on_mismatch:
                 ..
             },
         ) => {
-            if !identity.is_match(id) {
-                ok = false;
-                on_mismatch(Mismatch::Identity(identity, id.clone()));
-            }
-            let iss = iss.as_deref();
-            if !iss.is_some_and(|i| issuer.is_match(i)) {
-                ok = false;
-                on_mismatch(Mismatch::Issuer(issuer, iss));
-            }
-            for (ext, m) in extensions {
-                let v = ext.value(exts);
-                if !v.is_some_and(|v| m.is_match(v)) {
+            for &c in [identity, issuer].into_iter().chain(extensions) {
+                let check = &checks[c];
+                let value = check.value(id, iss.as_deref(), exts);
+                let matched = match ev.memo.get(bi, c) {
+                    Some(m) => m,
+                    None => ev.run_check(bi, c, value),
+                };
+                if !matched {
                     ok = false;
-                    on_mismatch(Mismatch::Extension(*ext, m, v));
+                    on_mismatch(Mismatch::Check(check, value));
                 }
             }
         }
         (AuthorityKind::Keyless { identity, .. }, other) => {
             ok = false;
-            on_mismatch(Mismatch::Identity(identity, describe_signer(other)));
+            on_mismatch(Mismatch::NotCertificate(&checks[*identity], describe_signer(other)));
         }
         (AuthorityKind::Key { key_id }, VerifiedSigner::PublicKey { key_id: k }) => {
             if key_id != k {
@@ -613,7 +703,7 @@ fn check_authority<'a>(a: &'a Authority, b: &'a VerifiedBundle, mut on_mismatch:
 }
 
 /// Every reason `rule` failed.
-fn explain_rule(rule: &Rule, bundles: &[&VerifiedBundle], masks: &[u64], now: UnixTime, out: &mut Vec<Failure>) {
+fn explain_rule<'a>(ev: &mut Evaluation<'a>, rule: &'a Rule, masks: &[u64], now: UnixTime, out: &mut Vec<Failure>) {
     let failure = |code, expected: String, actual: String, authority: Option<&str>, bundle: Option<usize>| Failure {
         rule: Some(rule.name.clone()),
         code,
@@ -641,7 +731,8 @@ fn explain_rule(rule: &Rule, bundles: &[&VerifiedBundle], masks: &[u64], now: Un
         ));
     }
     let mut any_matched = false;
-    for (i, b) in bundles.iter().enumerate() {
+    for i in 0..ev.bundles.len() {
+        let b = ev.bundles[i];
         if !fresh(rule, b, now) {
             let max = rule.max_age_secs.unwrap_or_default();
             out.push(failure(
@@ -660,7 +751,7 @@ fn explain_rule(rule: &Rule, bundles: &[&VerifiedBundle], masks: &[u64], now: Un
         let mut matched = false;
         for a in &rule.authorities {
             let mut these = Vec::new();
-            if check_authority(a, b, |m| these.push(m)) {
+            if check_authority(ev, a, i, |m| these.push(m)) {
                 matched = true;
             } else {
                 mismatches.push((a, these));
@@ -673,16 +764,30 @@ fn explain_rule(rule: &Rule, bundles: &[&VerifiedBundle], masks: &[u64], now: Un
         for (a, these) in mismatches {
             for m in these {
                 let (code, expected, actual) = match m {
-                    Mismatch::Identity(e, actual) => (FailureCode::IdentityMismatch, e.describe(), actual),
-                    Mismatch::Issuer(e, actual) => (
-                        FailureCode::IssuerMismatch,
-                        e.describe(),
-                        actual.unwrap_or("(absent)").to_string(),
-                    ),
-                    Mismatch::Extension(ext, e, actual) => (
-                        FailureCode::ExtensionMismatch,
-                        format!("{}: {}", ext.name(), e.describe()),
-                        format!("{}: {}", ext.name(), actual.unwrap_or("(absent)")),
+                    Mismatch::Check(check, actual) => {
+                        let actual = actual.unwrap_or("(absent)");
+                        match check.field {
+                            Field::Identity => (
+                                FailureCode::IdentityMismatch,
+                                check.matcher.describe().to_string(),
+                                actual.to_string(),
+                            ),
+                            Field::Issuer => (
+                                FailureCode::IssuerMismatch,
+                                check.matcher.describe().to_string(),
+                                actual.to_string(),
+                            ),
+                            Field::Extension(ext) => (
+                                FailureCode::ExtensionMismatch,
+                                format!("{}: {}", ext.name(), check.matcher.describe()),
+                                format!("{}: {actual}", ext.name()),
+                            ),
+                        }
+                    }
+                    Mismatch::NotCertificate(check, actual) => (
+                        FailureCode::IdentityMismatch,
+                        check.matcher.describe().to_string(),
+                        actual,
                     ),
                     Mismatch::Key(e, actual) => (FailureCode::KeyNotAuthorized, format!("public key {e}"), actual),
                 };
@@ -762,6 +867,8 @@ mod tests {
         };
         let b = key_bundle("00");
         let d = evaluate_rules(
+            &[],
+            &[],
             &policy,
             std::slice::from_ref(&rule),
             &[&b],

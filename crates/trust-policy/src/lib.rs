@@ -21,6 +21,7 @@ mod doc;
 mod error;
 mod eval;
 mod extension;
+mod matcher;
 mod policy;
 
 pub use error::{Diagnostic, EvaluateError, LoadError};

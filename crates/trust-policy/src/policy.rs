@@ -4,11 +4,11 @@
 use crate::doc::{self, AuthorityDoc, Document, ExtensionsDoc, MatcherDoc, PolicyDoc, RuleDoc};
 use crate::error::{Diagnostic, LoadError};
 use crate::extension::{Extension, EXTENSIONS};
+use crate::matcher::{build_field_sets, Check, Field, FieldSet, Matcher};
 use serde_saphyr::{Location, Spanned};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use trust_core::crypto::PublicKey;
-use trust_core::policy::StringMatcher;
 use trust_core::time::UnixTime;
 
 /// The only document version this crate reads.
@@ -44,6 +44,10 @@ pub enum NoMatch {
 #[derive(Debug)]
 pub struct PolicySet {
     pub(crate) policies: BTreeMap<String, Policy>,
+    /// Every distinct (field, matcher) check of every keyless authority, shared.
+    pub(crate) checks: Vec<Check>,
+    /// The regex checks of each field, compiled together.
+    pub(crate) field_sets: Vec<FieldSet>,
 }
 
 /// One named policy.
@@ -69,7 +73,7 @@ pub(crate) struct Rule {
     pub name: String,
     pub mode: Option<Mode>,
     pub artifact_types: Option<Vec<String>>,
-    pub subjects: Option<Vec<StringMatcher>>,
+    pub subjects: Option<Vec<Matcher>>,
     pub authorities: Vec<Authority>,
     pub threshold: usize,
     pub not_before: Option<UnixTime>,
@@ -86,9 +90,10 @@ pub(crate) struct Authority {
 #[derive(Debug)]
 pub(crate) enum AuthorityKind {
     Keyless {
-        identity: StringMatcher,
-        issuer: StringMatcher,
-        extensions: Vec<(Extension, StringMatcher)>,
+        /// Indices into `PolicySet::checks`.
+        identity: usize,
+        issuer: usize,
+        extensions: Vec<usize>,
     },
     /// Lower-case hex SHA-256 of the DER SPKI, as in `VerifiedSigner::PublicKey::key_id`.
     Key { key_id: String },
@@ -191,6 +196,9 @@ fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
 #[derive(Default)]
 struct Compiler {
     diagnostics: Vec<Diagnostic>,
+    checks: Vec<Check>,
+    /// (field, is_regex, source) to check index.
+    interned: HashMap<(Field, bool, String), usize>,
 }
 
 impl Compiler {
@@ -247,7 +255,13 @@ impl Compiler {
                 Some(_) => {}
             }
         }
-        PolicySet { policies }
+        let mut checks = std::mem::take(&mut self.checks);
+        let field_sets = build_field_sets(&mut checks);
+        PolicySet {
+            policies,
+            checks,
+            field_sets,
+        }
     }
 
     fn policy(&mut self, name: &str, p: PolicyDoc, at: &Location) -> Option<Policy> {
@@ -566,7 +580,7 @@ impl Compiler {
                     );
                 }
                 let identity = match a.identity {
-                    Some(m) => self.matcher(m, "identity", false),
+                    Some(m) => self.check(Field::Identity, m, "identity"),
                     None => {
                         self.error(
                             at,
@@ -580,7 +594,7 @@ impl Compiler {
                     }
                 };
                 let issuer = match a.issuer {
-                    Some(m) => self.matcher(m, "issuer", false),
+                    Some(m) => self.check(Field::Issuer, m, "issuer"),
                     None => {
                         self.error(
                             at,
@@ -606,7 +620,7 @@ impl Compiler {
         }
     }
 
-    fn extensions(&mut self, e: ExtensionsDoc) -> Option<Vec<(Extension, StringMatcher)>> {
+    fn extensions(&mut self, e: ExtensionsDoc) -> Option<Vec<usize>> {
         let mut ok = true;
         let mut out = Vec::with_capacity(e.0.len());
         for (key, m) in e.0 {
@@ -626,15 +640,45 @@ impl Compiler {
                 ok = false;
             }
             let what = format!("extension {}", key.value);
-            match (ext, self.matcher(m, &what, false)) {
-                (Some(ext), Some(m)) => out.push((ext, m)),
-                _ => ok = false,
+            match ext {
+                Some(ext) => match self.check(Field::Extension(ext), m, &what) {
+                    Some(id) => out.push(id),
+                    None => ok = false,
+                },
+                None => {
+                    // Still validate the matcher, to report its problems too.
+                    let _ = self.matcher(m, &what, false);
+                    ok = false;
+                }
             }
         }
         ok.then_some(out)
     }
 
-    fn matcher(&mut self, m: Spanned<MatcherDoc>, what: &str, glob_allowed: bool) -> Option<StringMatcher> {
+    /// Compiles a matcher for `field`, or reuses the identical one compiled before.
+    fn check(&mut self, field: Field, m: Spanned<MatcherDoc>, what: &str) -> Option<usize> {
+        let key = match (&m.value.exact, &m.value.regex) {
+            (Some(e), None) if m.value.glob.is_none() => Some((field, false, e.value.clone())),
+            (None, Some(r)) if m.value.glob.is_none() => Some((field, true, r.value.clone())),
+            _ => None,
+        };
+        if let Some(id) = key.as_ref().and_then(|k| self.interned.get(k)) {
+            return Some(*id);
+        }
+        let matcher = self.matcher(m, what, false)?;
+        let id = self.checks.len();
+        self.checks.push(Check {
+            field,
+            matcher,
+            set: None,
+        });
+        if let Some(k) = key {
+            self.interned.insert(k, id);
+        }
+        Some(id)
+    }
+
+    fn matcher(&mut self, m: Spanned<MatcherDoc>, what: &str, glob_allowed: bool) -> Option<Matcher> {
         let d = m.value;
         let given = usize::from(d.exact.is_some()) + usize::from(d.regex.is_some()) + usize::from(d.glob.is_some());
         if given != 1 {
@@ -677,8 +721,8 @@ impl Compiler {
             return None;
         }
         let compiled = match &pattern {
-            None => StringMatcher::exact(value.value.clone()),
-            Some(p) => StringMatcher::regex(p),
+            None => Matcher::exact(value.value.clone()),
+            Some(p) => Matcher::regex(p),
         };
         match compiled {
             Ok(m) => Some(m),
@@ -761,6 +805,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trust_core::policy::StringMatcher;
 
     #[test]
     fn durations() {
@@ -791,5 +836,31 @@ mod tests {
     #[test]
     fn hex_is_lower_case() {
         assert_eq!(hex(&[0x00, 0xab, 0x9f]), "00ab9f");
+    }
+}
+
+#[cfg(test)]
+mod interning_tests {
+    use super::*;
+
+    #[test]
+    fn identical_checks_are_compiled_once_per_field() {
+        let yaml = "version: 1
+policies:
+  a:
+    rules:
+      - {name: r1, identity: {regex: \"x.*\"}, issuer: {exact: i}}
+      - {name: r2, identity: {regex: \"x.*\"}, issuer: {exact: i}, extensions: {build_trigger: {regex: \"x.*\"}}}
+  b:
+    rules:
+      - {name: r3, identity: {regex: \"y.*\"}, issuer: {exact: i}}
+      - {name: r4, identity: {exact: \"x.*\"}, issuer: {exact: i}}
+";
+        let set = PolicySet::from_yaml_str(yaml, "t").unwrap();
+        // identity regex x.*, issuer exact i, build_trigger regex x.*, identity regex y.*, identity exact x.*
+        assert_eq!(set.checks.len(), 5);
+        // The two identity regexes form one set; build_trigger has a single regex: no set.
+        assert_eq!(set.field_sets.len(), 1);
+        assert_eq!(set.field_sets[0].checks.len(), 2);
     }
 }

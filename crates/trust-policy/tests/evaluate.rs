@@ -644,3 +644,43 @@ fn policy_set_is_swappable_behind_an_arc() {
     assert!(eval(&in_flight, &[&v]).allowed);
     assert!(!eval(&current, &[&v]).allowed);
 }
+
+#[test]
+fn regexes_compiled_together_stay_anchored_and_independent() {
+    // Several regexes on one field are answered by one RegexSet pass: each must still be
+    // anchored, and each rule must get its own pattern's answer.
+    let mut v = verified("happy-path-v0.3");
+    if let VerifiedSigner::Certificate { identity, .. } = &mut v.signer {
+        *identity = "x@certus.cloud.evil.com".into();
+    }
+    let set = load(&format!(
+        "version: 1
+policies:
+  p:
+    rules:
+      - name: certus
+        identity: {{regex: \".*@certus.cloud\"}}
+        issuer: {{regex: \"https://token\\\\.actions\\\\..*\"}}
+      - name: x-anything
+        identity: {{regex: \"x@.*\"}}
+        issuer: {{regex: \".*githubusercontent\\\\.com\"}}
+      - name: evil-prefix
+        identity: {{regex: \"x@certus\"}}
+        issuer: {{exact: \"{GITHUB_ISSUER}\"}}
+"
+    ));
+    let d = eval(&set, &[&v]);
+    assert_eq!(d.matched_rules, ["x-anything"]);
+    let failed: Vec<_> = d
+        .failures
+        .iter()
+        .map(|f| (f.rule.as_deref().unwrap(), f.code.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("certus", "policy.identity_mismatch"),
+            ("evil-prefix", "policy.identity_mismatch")
+        ]
+    );
+}
