@@ -3,6 +3,8 @@
 //! Thin by design: parse arguments, load files, call trust-core, print. Exit status 0 only on
 //! success; 1 when verification fails; 2 on bad input or usage.
 
+mod policy_cmd;
+
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,9 @@ struct Cli {
 enum Command {
     /// Verify a Sigstore bundle for an artifact (sigstore-conformance client protocol).
     VerifyBundle(VerifyBundleArgs),
+    /// Signer policies: lint a policy file, check bundles against a policy.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
 }
 
 #[derive(Args)]
@@ -172,6 +177,7 @@ fn main() -> ExitCode {
                 describe(&v)
             }
         }),
+        Command::Policy(command) => return policy_cmd::run(command),
     };
     match result {
         Ok(out) => {

@@ -688,13 +688,13 @@ fn check_authority<'a>(
             ok = false;
             on_mismatch(Mismatch::NotCertificate(&checks[*identity], describe_signer(other)));
         }
-        (AuthorityKind::Key { key_id }, VerifiedSigner::PublicKey { key_id: k }) => {
+        (AuthorityKind::Key { key_id, .. }, VerifiedSigner::PublicKey { key_id: k }) => {
             if key_id != k {
                 ok = false;
                 on_mismatch(Mismatch::Key(key_id, format!("public key {k}")));
             }
         }
-        (AuthorityKind::Key { key_id }, other) => {
+        (AuthorityKind::Key { key_id, .. }, other) => {
             ok = false;
             on_mismatch(Mismatch::Key(key_id, describe_signer(other)));
         }

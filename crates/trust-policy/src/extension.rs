@@ -94,9 +94,11 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_map_to_their_own_field() {
-        let mut e = FulcioExtensions::default();
-        e.source_repository_ref = Some("refs/heads/main".into());
-        e.github_workflow_ref = Some("other".into());
+        let e = FulcioExtensions {
+            source_repository_ref: Some("refs/heads/main".into()),
+            github_workflow_ref: Some("other".into()),
+            ..FulcioExtensions::default()
+        };
         let ext = Extension::by_name("source_repository_ref").unwrap();
         assert_eq!(ext.value(&e), Some("refs/heads/main"));
         assert_eq!(ext.oid(), "1.3.6.1.4.1.57264.1.14");

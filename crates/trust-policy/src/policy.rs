@@ -96,7 +96,7 @@ pub(crate) enum AuthorityKind {
         extensions: Vec<usize>,
     },
     /// Lower-case hex SHA-256 of the DER SPKI, as in `VerifiedSigner::PublicKey::key_id`.
-    Key { key_id: String },
+    Key { key_id: String, key: Box<PublicKey> },
 }
 
 impl Policy {
@@ -169,6 +169,27 @@ impl PolicySet {
     /// A policy by name.
     pub fn get(&self, name: &str) -> Option<&Policy> {
         self.policies.get(name)
+    }
+
+    /// The public keys of the named policy's key authorities (for a chain policy: its inner
+    /// policy's), deduplicated. A caller verifying a managed-key bundle for this policy tries
+    /// these: trust-core needs the key to verify, the policy then decides.
+    pub fn authority_keys(&self, name: &str) -> Vec<&PublicKey> {
+        let policy = match self.policies.get(name).map(|p| &p.body) {
+            Some(Body::Chain { inner }) => self.policies.get(inner),
+            _ => self.policies.get(name),
+        };
+        let mut out: Vec<&PublicKey> = Vec::new();
+        if let Some(Body::Rules(rules)) = policy.map(|p| &p.body) {
+            for a in rules.iter().flat_map(|r| &r.authorities) {
+                if let AuthorityKind::Key { key, .. } = &a.kind {
+                    if !out.iter().any(|k| k.spki_der() == key.spki_der()) {
+                        out.push(key);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Every policy, by name.
@@ -568,7 +589,10 @@ impl Compiler {
                 }
                 Some(Authority {
                     name,
-                    kind: AuthorityKind::Key { key_id },
+                    kind: AuthorityKind::Key {
+                        key_id,
+                        key: Box::new(key),
+                    },
                 })
             }
             (true, None) => {

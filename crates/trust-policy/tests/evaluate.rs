@@ -224,6 +224,10 @@ fn key_id_is_computed_and_asserted() {
         )
     };
     assert!(eval(&load(&yaml(&id)), &[&k]).allowed);
+    let set = load(&yaml(&id));
+    let keys = set.authority_keys("p");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].spki_der(), key.spki_der());
     assert!(eval(&load(&yaml(&format!("sha256:{}", id.to_uppercase()))), &[&k]).allowed);
     let wrong = format!("{}0", &id[..63]);
     let doc = yaml(&wrong);
