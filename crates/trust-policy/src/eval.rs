@@ -14,6 +14,7 @@
 
 use crate::error::EvaluateError;
 use crate::matcher::{Check, Field, FieldSet};
+use crate::name::Name;
 use crate::policy::{Authority, AuthorityKind, Body, Mode, NoMatch, Policy, PolicySet, Rule};
 use serde::{Deserialize, Serialize};
 use trust_core::crypto::PublicKey;
@@ -226,7 +227,7 @@ pub struct Decision {
     /// The policy's name.
     pub policy: String,
     /// The rules that applied and were satisfied.
-    pub matched_rules: Vec<String>,
+    pub matched_rules: Vec<Name>,
     /// Every reason to deny (in `warn` mode: every reason that would have denied).
     pub failures: Vec<Failure>,
     /// Reasons that do not deny: `no_match: warn`, and failures of rules in `mode: warn`.
@@ -295,8 +296,12 @@ impl PolicySet {
             }),
             ..f
         };
-        d.matched_rules
-            .extend(inner_decision.matched_rules.iter().map(|r| format!("{inner_name}/{r}")));
+        d.matched_rules.extend(
+            inner_decision
+                .matched_rules
+                .iter()
+                .map(|r| Name::from(format!("{inner_name}/{r}"))),
+        );
         d.warnings.extend(inner_decision.warnings.into_iter().map(prefix));
         if inner_decision.allowed {
             d.warnings.extend(inner_decision.failures.into_iter().map(prefix));
@@ -358,7 +363,7 @@ impl PolicySet {
                         bundle: Some(*i),
                     });
                 } else {
-                    d.matched_rules.push("chain.outer".into());
+                    d.matched_rules.push(Name::from("chain.outer"));
                 }
             }
         }
@@ -537,7 +542,7 @@ fn evaluate_rules<'a>(
             if sink.len() == before {
                 // Fail closed: an unsatisfied rule always gives at least one reason.
                 sink.push(Failure {
-                    rule: Some(rule.name.clone()),
+                    rule: Some(rule.name.to_string()),
                     code: FailureCode::ThresholdNotMet,
                     expected: format!("{} of {} authorities", rule.threshold, rule.authorities.len()),
                     actual: format!("{}", count_distinct(&masks, usize::MAX)),
@@ -705,7 +710,7 @@ fn check_authority<'a>(
 /// Every reason `rule` failed.
 fn explain_rule<'a>(ev: &mut Evaluation<'a>, rule: &'a Rule, masks: &[u64], now: UnixTime, out: &mut Vec<Failure>) {
     let failure = |code, expected: String, actual: String, authority: Option<&str>, bundle: Option<usize>| Failure {
-        rule: Some(rule.name.clone()),
+        rule: Some(rule.name.to_string()),
         code,
         expected,
         actual,

@@ -22,11 +22,13 @@ mod error;
 mod eval;
 mod extension;
 mod matcher;
+mod name;
 mod policy;
 
 pub use error::{Diagnostic, EvaluateError, LoadError};
 pub use eval::{Context, Decision, Failure, FailureCode, ServiceIdentity};
 pub use extension::{Extension, EXTENSIONS};
+pub use name::Name;
 pub use policy::{Mode, NoMatch, Policy, PolicySet, DOCUMENT_VERSION, MAX_AUTHORITIES};
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub(crate) enum Body {
 
 #[derive(Debug)]
 pub(crate) struct Rule {
-    pub name: String,
+    pub name: crate::Name,
     pub mode: Option<Mode>,
     pub artifact_types: Option<Vec<String>>,
     pub subjects: Option<Vec<Matcher>>,
@@ -519,7 +519,7 @@ impl Compiler {
             doc::ModeDoc::Warn => Mode::Warn,
         });
         Some(Rule {
-            name,
+            name: name.into(),
             mode,
             artifact_types,
             subjects,

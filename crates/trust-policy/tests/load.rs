@@ -278,3 +278,17 @@ fn from_file_names_the_file() {
     assert_eq!(e.code(), "policy.io");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_complete_example_in_docs_policy_md_loads() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy.md")).unwrap();
+    let mut loaded = 0;
+    for block in doc.split("```yaml\n").skip(1) {
+        let yaml = block.split("```").next().unwrap();
+        if yaml.starts_with("version: 1") {
+            PolicySet::from_yaml_str(yaml, "docs/policy.md").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+            loaded += 1;
+        }
+    }
+    assert_eq!(loaded, 4, "the four complete examples");
+}
