@@ -4,6 +4,8 @@
 //! Thin by design: parse arguments, load files, call trust-core, print. Exit status 0 only on
 //! success; 1 when verification fails; 2 on bad input or usage.
 
+mod policy_cmd;
+
 use clap::{Args, Parser, Subcommand};
 use std::borrow::Cow;
 use std::io::Write;
@@ -36,6 +38,9 @@ enum Command {
     Local(local_cmd::LocalCommand),
     /// A client for the certus-trust REST API (`--server URL`, `--json`).
     Server(client_cmd::ServerArgs),
+    /// Signer policies: lint a policy file, check bundles against a policy.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
 }
 
 #[derive(Args)]
@@ -184,6 +189,7 @@ fn main() -> ExitCode {
         }),
         Command::Local(cmd) => local_cmd::run(cmd),
         Command::Server(args) => client_cmd::run(args),
+        Command::Policy(command) => return policy_cmd::run(command),
     };
     match result {
         Ok(out) => {
