@@ -95,6 +95,9 @@ pub struct Upload {
     pub inner_identity: Option<String>,
     /// Its OIDC issuer, exact.
     pub inner_issuer: Option<String>,
+    /// The named policy (in `policy_file`) the inner signer must satisfy by default; takes
+    /// precedence over `inner_identity`/`inner_issuer`.
+    pub inner_policy: Option<String>,
     /// How long a permission holds, seconds.
     pub permission_ttl_secs: u64,
 }
@@ -104,6 +107,7 @@ impl Default for Upload {
         Self {
             inner_identity: None,
             inner_issuer: None,
+            inner_policy: None,
             permission_ttl_secs: 3600,
         }
     }
@@ -129,6 +133,8 @@ pub struct Config {
     pub timestamp: bool,
     /// The signer certificates are issued to (set at init; must match the data directory after).
     pub signer: Option<Signer>,
+    /// Signer policy file (YAML, see docs/policy.md); reloaded on SIGHUP.
+    pub policy_file: Option<PathBuf>,
     /// Request limits.
     pub limits: Limits,
     /// Verification trust.
@@ -148,6 +154,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             timestamp: true,
             signer: None,
+            policy_file: None,
             limits: Limits::default(),
             verify: Verify::default(),
             upload: Upload::default(),
@@ -235,6 +242,12 @@ impl Config {
         if let Some(v) = env("CERTUS_TRUST_UPLOAD_INNER_ISSUER") {
             c.upload.inner_issuer = Some(v);
         }
+        if let Some(v) = env("CERTUS_TRUST_POLICY_FILE") {
+            c.policy_file = Some(v.into());
+        }
+        if let Some(v) = env("CERTUS_TRUST_UPLOAD_INNER_POLICY") {
+            c.upload.inner_policy = Some(v);
+        }
         if let Some(v) = parse_env("CERTUS_TRUST_PERMISSION_TTL_SECS")? {
             c.upload.permission_ttl_secs = v;
         }
@@ -274,6 +287,14 @@ impl Config {
             }
             if s.oidc_issuer.trim().is_empty() {
                 return Err(ConfigError("signer.oidc_issuer is empty".into()));
+            }
+        }
+        if self.upload.inner_policy.is_some() && self.policy_file.is_none() {
+            return Err(ConfigError("upload.inner_policy needs a policy_file".into()));
+        }
+        if let Some(p) = &self.policy_file {
+            if !p.is_file() {
+                return Err(ConfigError(format!("policy_file: {} is not a file", p.display())));
             }
         }
         for p in &self.verify.trusted_roots {

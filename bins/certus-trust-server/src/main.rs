@@ -12,6 +12,7 @@ use std::sync::Arc;
 use trust_api::{ApiConfig, AppState};
 use trust_core::trust_root::{embedded, TrustedRoot};
 use trust_core::verifier::{Verifier, VerifierConfig};
+use trust_policy::PolicySet;
 use trust_sigstore::embedded::local::{self, InitOptions, LocalSigstore};
 use trust_store::Store;
 
@@ -147,6 +148,44 @@ fn trusted_root<S: trust_sigstore::embedded::store::LogStore>(
     Ok(root)
 }
 
+/// Loads `policy_file`; a policy file with errors stops the start, each error with its line.
+/// `upload.inner_policy` must name a policy of it.
+fn load_policies(c: &Config) -> Result<Option<PolicySet>, Failure> {
+    let Some(path) = &c.policy_file else { return Ok(None) };
+    let set = PolicySet::from_file(path).map_err(|e| Failure("config.policy_invalid", e.to_string()))?;
+    if let Some(name) = &c.upload.inner_policy {
+        if set.get(name).is_none() {
+            return Err(Failure(
+                "config.invalid",
+                format!("upload.inner_policy = {name:?} is not a policy of {}", path.display()),
+            ));
+        }
+    }
+    tracing::info!(policy_file = %path.display(), policies = set.policies().count(), "loaded signer policies");
+    Ok(Some(set))
+}
+
+/// Reloads the policy file on every SIGHUP. Requests in flight finish with the set they started
+/// with; a file with errors is refused (each error logged) and the previous set stays.
+async fn reload_policies_on_sighup(state: trust_api::SharedState, path: PathBuf) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: policy reload disabled");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match PolicySet::from_file(&path) {
+            Ok(set) => {
+                let n = set.policies().count();
+                state.set_policies(set);
+                tracing::info!(policy_file = %path.display(), policies = n, "reloaded signer policies");
+            }
+            Err(e) => {
+                tracing::error!(policy_file = %path.display(), "policy reload refused, keeping the previous policies: {e}")
+            }
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -215,8 +254,13 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
                 timestamp_signatures: c.timestamp,
                 default_inner_signer: c.upload.inner_identity.clone().zip(c.upload.inner_issuer.clone()),
                 permission_ttl: std::time::Duration::from_secs(c.upload.permission_ttl_secs),
+                default_inner_policy: c.upload.inner_policy.clone(),
             };
-            let state = AppState::new(local, store, verifier, api);
+            let policies = load_policies(&c)?;
+            let state = AppState::new(local, store, verifier, api, policies);
+            if let Some(path) = c.policy_file.clone() {
+                tokio::spawn(reload_policies_on_sighup(state.clone(), path));
+            }
             let addr = c.listen_addr().map_err(|e| Failure("config.invalid", e.0))?;
             let listener = tokio::net::TcpListener::bind(addr)
                 .await

@@ -618,3 +618,112 @@ fn invalid_configuration_stops_the_start_naming_the_key() {
         "store.invalid_url",
     );
 }
+
+fn policy_yaml(identity_regex: &str) -> String {
+    format!(
+        r#"version: 1
+policies:
+  scanner:
+    description: inner bundles from the scanning service
+    rules:
+      - name: scanner-identity
+        identity: {{regex: "{identity_regex}"}}
+        issuer: {{exact: "{ISSUER}"}}
+"#
+    )
+}
+
+#[test]
+fn policies_decide_verification_and_uploads_and_reload_on_sighup() {
+    let tmp = TempDir::new();
+    let policy = tmp.path().join("policy.yaml");
+    std::fs::write(&policy, policy_yaml(".*@localhost")).unwrap();
+    let s = start_with(
+        &tmp.path().join("data"),
+        &[
+            ("CERTUS_TRUST_POLICY_FILE", policy.display().to_string()),
+            ("CERTUS_TRUST_UPLOAD_INNER_POLICY", "scanner".into()),
+        ],
+    );
+    let a = digest_of(b"policy artifact");
+    let signed = post(
+        s.port,
+        "/v1/sign",
+        &json!({"artifact": a, "subject": "a", "predicate_type": "https://certus.dev/scan/v1"}),
+    )
+    .json();
+    let verify = |policy: &str| {
+        post(
+            s.port,
+            "/v1/verify",
+            &json!({"artifact": a, "bundle": signed["bundle"], "policy": policy}),
+        )
+    };
+    let ok = verify("scanner").json();
+    assert_eq!(ok["valid"], true, "{ok}");
+    assert_eq!(ok["policy_decision"]["matched_rules"][0], "scanner-identity");
+    let unknown = verify("nope");
+    assert_eq!(
+        (unknown.status, unknown.json()["code"].as_str().unwrap().to_owned()),
+        (400, "policy.unknown".into())
+    );
+    // The upload gateway applies the default inner policy when the request names no signer.
+    let permit = |s: &Server| {
+        post(
+            s.port,
+            "/v1/verify-and-permit-upload",
+            &json!({"scan_id": "scan-9", "artifacts": [{"name": "a", "digest": a}], "inner_bundle": signed["bundle"],
+                    "destination": {"kind": "oci", "reference": "registry.example/app@sha256:00"}}),
+        )
+        .json()
+    };
+    assert_eq!(permit(&s)["permitted"], true);
+
+    // Tighten the policy and reload with SIGHUP: the same bundle is now denied, with the reason.
+    std::fs::write(&policy, policy_yaml("release-bot@certus\\\\.cloud")).unwrap();
+    let hup = || {
+        assert!(Command::new("kill")
+            .args(["-HUP", &s.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success())
+    };
+    hup();
+    let started = Instant::now();
+    let denied = loop {
+        let r = verify("scanner").json();
+        if r["valid"] == false {
+            break r;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "policy not reloaded");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(denied["errors"][0]["code"], "policy.identity_mismatch", "{denied}");
+    let p = permit(&s);
+    assert_eq!(p["permitted"], false);
+    assert!(
+        p["reason"].as_str().unwrap().starts_with("policy.identity_mismatch"),
+        "{p}"
+    );
+
+    // A broken file is refused on reload; the previous policies stay in force.
+    std::fs::write(
+        &policy,
+        "version: 1\npolicies:\n  scanner:\n    rules: []\n    bogus: 1\n",
+    )
+    .unwrap();
+    hup();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        verify("scanner").json()["errors"][0]["code"],
+        "policy.identity_mismatch"
+    );
+    assert_eq!(request(s.port, "GET", "/v1/health", None, &[]).status, 200);
+
+    // And a broken file stops a start, naming the file.
+    let mut c = server_cmd(&tmp.path().join("data2"), free_port());
+    c.env("CERTUS_TRUST_POLICY_FILE", &policy);
+    let out = c.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("policy.yaml"));
+}

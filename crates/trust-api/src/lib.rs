@@ -21,10 +21,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use error::ApiError;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use trust_core::verifier::Verifier;
+use trust_policy::PolicySet;
 use trust_sigstore::embedded::local::LocalSigstore;
 use trust_store::Store;
 
@@ -46,6 +47,9 @@ pub struct ApiConfig {
     pub default_inner_signer: Option<(String, String)>,
     /// How long an upload permission stays valid.
     pub permission_ttl: Duration,
+    /// The named policy (in the policy file) the upload gateway applies to the inner signer when
+    /// a request names neither an expected signer nor a policy.
+    pub default_inner_policy: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -56,6 +60,7 @@ impl Default for ApiConfig {
             timestamp_signatures: true,
             default_inner_signer: None,
             permission_ttl: Duration::from_secs(3600),
+            default_inner_policy: None,
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Request-level settings.
     pub config: ApiConfig,
+    /// The signer policies (from `policy_file`), swapped whole on reload.
+    policies: RwLock<Option<Arc<PolicySet>>>,
 }
 
 /// Shared state handle.
@@ -81,7 +88,13 @@ pub type SharedState = Arc<AppState>;
 
 impl AppState {
     /// Builds the state; starts the verification-record writer (needs a tokio runtime).
-    pub fn new(local: LocalSigstore<Store>, store: Arc<Store>, verifier: Verifier, config: ApiConfig) -> SharedState {
+    pub fn new(
+        local: LocalSigstore<Store>,
+        store: Arc<Store>,
+        verifier: Verifier,
+        config: ApiConfig,
+        policies: Option<PolicySet>,
+    ) -> SharedState {
         Arc::new(Self {
             local,
             recorder: Recorder::start(store.clone()),
@@ -89,7 +102,25 @@ impl AppState {
             verifier,
             metrics: metrics::Metrics::default(),
             config,
+            policies: RwLock::new(policies.map(Arc::new)),
         })
+    }
+
+    /// The current policy set, if a policy file is configured.
+    pub fn policies(&self) -> Option<Arc<PolicySet>> {
+        match self.policies.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the policy set (a reload). Requests in flight keep the set they started with.
+    pub fn set_policies(&self, set: PolicySet) {
+        let set = Some(Arc::new(set));
+        match self.policies.write() {
+            Ok(mut g) => *g = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
+        }
     }
 }
 

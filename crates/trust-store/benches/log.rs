@@ -386,6 +386,7 @@ fn sign_request(in_toto: bool, timestamp: bool, n: u64) -> SignRequest {
                 "runDetails": {"builder": {"id": "https://ci.example.com/runner"}},
             }),
             subject_name: "artifact.tar.gz".into(),
+            additional_subjects: Vec::new(),
         }
     } else {
         SignContent::Digest

@@ -5,7 +5,7 @@
 //! holds, certus-trust outer-signs a permission statement about those artifacts and logs it.
 //! Every decision, permitted or denied, is recorded. certus-trust never touches the storage.
 
-use super::verify::{bundle_bytes, record, signer_of, verify_bundle, Outcome};
+use super::verify::{bundle_bytes, record, signer_of, verify_bundle, Outcome, SignerCheck};
 use super::{now_secs, parse_digest};
 use crate::error::{ApiError, JsonBody};
 use crate::{RequestId, SharedState};
@@ -83,7 +83,7 @@ pub struct PermitBody {
     pub artifacts: Vec<ArtifactRef>,
     /// The producer's Sigstore bundle over them (an in-toto statement, or a signature over one digest).
     #[schema(value_type = Object)]
-    pub inner_bundle: Value,
+    pub inner_bundle: Box<serde_json::value::RawValue>,
     /// Digest of a manifest listing the artifacts, if the inner bundle signs that manifest.
     pub manifest_digest: Option<String>,
     /// Git provenance.
@@ -92,6 +92,11 @@ pub struct PermitBody {
     pub destination: Destination,
     /// The inner signer to expect (default: the server's configured one).
     pub expected_inner_signer: Option<SignerRef>,
+    /// A named policy (in the server's policy file) the inner signer must satisfy, instead of
+    /// `expected_inner_signer`.
+    pub policy: Option<String>,
+    /// Artifact type, for the policy's rule scopes.
+    pub artifact_type: Option<String>,
 }
 
 /// Where the inner signing was logged.
@@ -237,40 +242,59 @@ pub async fn verify_and_permit_upload(
     JsonBody(body): JsonBody<PermitBody>,
 ) -> Result<Json<PermitResponse>, ApiError> {
     let digests = validate(&body)?;
-    let expected = match (&body.expected_inner_signer, &state.config.default_inner_signer) {
-        (Some(s), _) => s.clone(),
-        (None, Some((identity, issuer))) => SignerRef {
-            identity: identity.clone(),
-            issuer: issuer.clone(),
-        },
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "request.no_expected_signer",
-                "expected_inner_signer is required: this server has no default inner signer configured",
-            ))
-        }
-    };
     let bundle = bundle_bytes("inner_bundle", &body.inner_bundle)?;
     // The digest the inner bundle is verified for: the manifest when given, else the first artifact.
     let anchor = match &body.manifest_digest {
         Some(m) => parse_digest("manifest_digest", m)?,
         None => digests[0],
     };
-    let outcome: Outcome = verify_bundle(
-        &state,
-        &anchor,
-        &bundle,
-        Some((expected.identity.as_str(), expected.issuer.as_str())),
-        None,
-    )?;
+    let config = &state.config;
+    let check =
+        match (&body.expected_inner_signer, &body.policy) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "request.conflicting_signer",
+                    "give expected_inner_signer or policy, not both",
+                ))
+            }
+            (Some(s), None) => SignerCheck::Identity(&s.identity, &s.issuer),
+            (None, Some(p)) => SignerCheck::Policy {
+                name: p,
+                artifact_type: body.artifact_type.as_deref(),
+                subject: Some(&body.scan_id),
+            },
+            (None, None) => match (&config.default_inner_policy, &config.default_inner_signer) {
+                (Some(p), _) => SignerCheck::Policy {
+                    name: p,
+                    artifact_type: body.artifact_type.as_deref(),
+                    subject: Some(&body.scan_id),
+                },
+                (None, Some((identity, issuer))) => SignerCheck::Identity(identity, issuer),
+                (None, None) => return Err(ApiError::bad_request(
+                    "request.no_expected_signer",
+                    "expected_inner_signer or policy is required: this server has no default inner signer configured",
+                )),
+            },
+        };
+    let outcome: Outcome = verify_bundle(&state, &anchor, &bundle, check)?;
     record(&state, &anchor, &outcome, &request_id.0).await?;
 
     let permission_id = new_id();
     let now = now_secs();
     let ttl = i64::try_from(state.config.permission_ttl.as_secs()).unwrap_or(i64::MAX);
     let expires = now.saturating_add(ttl);
+    let first_error = outcome.errors().into_iter().next();
     let (decision, inner_signer, inner) = match &outcome.verified {
         Err(e) => (Err(format!("{}: {}", e.code, e.message)), None, None),
+        Ok(v) if !outcome.valid() => {
+            let (identity, issuer, _) = signer_of(v);
+            let signer = identity
+                .zip(issuer)
+                .map(|(identity, issuer)| SignerRef { identity, issuer });
+            let reason =
+                first_error.map_or_else(|| "policy.denied".to_owned(), |e| format!("{}: {}", e.code, e.message));
+            (Err(reason), signer, inner_entry(&bundle, v))
+        }
         Ok(v) => {
             let (identity, issuer, _) = signer_of(v);
             let signer = identity

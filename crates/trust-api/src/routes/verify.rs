@@ -6,7 +6,9 @@ use crate::{RequestId, SharedState};
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
+use trust_core::bundle::{Bundle, SignerMaterial};
 use trust_core::crypto::{pem_decode, Digest, PublicKey};
 use trust_core::policy::{CertificateIdentity, PolicyBuilder};
 use trust_core::time::UnixTime;
@@ -23,7 +25,7 @@ pub struct VerifyBody {
     pub artifact: String,
     /// The Sigstore bundle (a JSON object, or a string holding one).
     #[schema(value_type = Option<Object>)]
-    pub bundle: Option<Value>,
+    pub bundle: Option<Box<RawValue>>,
     /// Detached: the signature over the artifact digest, base64.
     pub signature: Option<String>,
     /// Detached: the signing certificate, PEM.
@@ -34,8 +36,12 @@ pub struct VerifyBody {
     pub issuer: Option<String>,
     /// Expected public key (PEM), for key-signed bundles.
     pub key: Option<String>,
-    /// A named policy from the server's policy file.
+    /// A named policy from the server's policy file (instead of identity/issuer or key).
     pub policy: Option<String>,
+    /// Artifact type, for the policy's rule scopes.
+    pub artifact_type: Option<String>,
+    /// Subject name, for the policy's rule scopes.
+    pub subject: Option<String>,
 }
 
 /// One reason a verification failed.
@@ -68,9 +74,12 @@ pub struct VerifyResponse {
     pub errors: Vec<ErrorDto>,
     /// Notes that do not make it fail.
     pub warnings: Vec<String>,
-    /// The full verification result when valid (every Fulcio extension, times, entries).
+    /// The full verification result when it verified (every Fulcio extension, times, entries).
     #[schema(value_type = Option<Object>)]
     pub details: Option<Value>,
+    /// The policy decision (every matched rule and reason), when a policy was asked for.
+    #[schema(value_type = Option<Object>)]
+    pub policy_decision: Option<Value>,
 }
 
 /// Who a verified bundle was signed by: (identity, issuer, chain).
@@ -87,13 +96,15 @@ pub(crate) fn signer_of(v: &VerifiedBundle) -> (Option<String>, Option<String>, 
     }
 }
 
-/// The bundle bytes of a request field: a JSON object, or a string holding one.
-pub(crate) fn bundle_bytes(field: &str, bundle: &Value) -> Result<Vec<u8>, ApiError> {
-    match bundle {
-        Value::Object(_) => {
-            serde_json::to_vec(bundle).map_err(|e| ApiError::bad_request("request.invalid_bundle", e.to_string()))
-        }
-        Value::String(s) => Ok(s.as_bytes().to_vec()),
+/// The bundle bytes of a request field: a JSON object (passed on as sent, not re-encoded), or a
+/// string holding one.
+pub(crate) fn bundle_bytes(field: &str, bundle: &RawValue) -> Result<Vec<u8>, ApiError> {
+    let raw = bundle.get();
+    match raw.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(raw.as_bytes().to_vec()),
+        Some(b'"') => serde_json::from_str::<String>(raw)
+            .map(String::into_bytes)
+            .map_err(|e| ApiError::bad_request("request.invalid_bundle", format!("{field}: {e}"))),
         _ => Err(ApiError::bad_request(
             "request.invalid_bundle",
             format!("{field} must be a Sigstore bundle (a JSON object)"),
@@ -134,57 +145,173 @@ async fn detached_bundle(
     Ok(None)
 }
 
+/// Who must have signed.
+pub(crate) enum SignerCheck<'a> {
+    /// A certificate with this identity (SAN) and OIDC issuer, exact.
+    Identity(&'a str, &'a str),
+    /// This public key (PEM).
+    Key(&'a str),
+    /// A named policy of the server's policy file, with the request's context.
+    Policy {
+        /// The policy name.
+        name: &'a str,
+        /// Artifact type, for rule scopes.
+        artifact_type: Option<&'a str>,
+        /// Subject, for rule scopes.
+        subject: Option<&'a str>,
+    },
+    /// Anyone the trusted root vouches for (answered with a warning).
+    Any,
+}
+
 /// The outcome of one verification, before recording.
 pub(crate) struct Outcome {
+    /// The cryptographic verification.
     pub verified: Result<VerifiedBundle, ErrorDto>,
+    /// Why the policy denied (empty when it allowed, or when no policy was asked for).
+    pub policy_failures: Vec<ErrorDto>,
+    /// The policy decision, when a policy was asked for.
+    pub decision: Option<trust_policy::Decision>,
+    /// Notes that do not make it fail.
     pub warnings: Vec<String>,
 }
 
-/// Verifies `bundle` for `digest` against the server's trusted root with the signer constraint
-/// of the request. Input errors (malformed bundle, bad PEM) are `Err`; failed verification is an
-/// `Ok` outcome with the reason.
+impl Outcome {
+    /// Verified and allowed.
+    pub fn valid(&self) -> bool {
+        self.verified.is_ok() && self.policy_failures.is_empty()
+    }
+
+    /// Every reason it is not valid.
+    pub fn errors(&self) -> Vec<ErrorDto> {
+        match &self.verified {
+            Err(e) => vec![e.clone()],
+            Ok(_) => self.policy_failures.clone(),
+        }
+    }
+}
+
+fn failure_dto(f: &trust_policy::Failure) -> ErrorDto {
+    let rule = f.rule.as_deref().map_or_else(String::new, |r| format!("rule {r}: "));
+    ErrorDto {
+        code: f.code.as_str().to_owned(),
+        message: format!("{rule}expected {}, found {}", f.expected, f.actual),
+    }
+}
+
+/// Verifies `bundle` for `digest` against the server's trusted root and checks the signer.
+/// Input errors (malformed bundle, bad PEM, unknown policy) are `Err`; failed verification or a
+/// policy denial is an `Ok` outcome with every reason.
 pub(crate) fn verify_bundle(
     state: &SharedState,
     digest: &Digest,
     bundle: &[u8],
-    identity: Option<(&str, &str)>,
-    key: Option<&str>,
+    check: SignerCheck<'_>,
 ) -> Result<Outcome, ApiError> {
-    let mut warnings = Vec::new();
-    let mut policy = PolicyBuilder::new()
-        .artifact_digest(*digest)
-        .now(trust_sigstore::embedded::local::now());
-    policy = match (identity, key) {
-        (Some((san, issuer)), None) => policy.certificate_identity(
-            CertificateIdentity::exact(san, issuer).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?,
-        ),
-        (None, Some(pem)) => policy.public_key(
-            PublicKey::from_pem(pem).map_err(|e| ApiError::bad_request("request.invalid_key", format!("key: {e}")))?,
-        ),
-        (None, None) => {
-            warnings
-                .push("no identity, key or policy given: any signer the trusted root vouches for is accepted".into());
-            policy.unsafe_ignore_identity()
-        }
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "request.conflicting_signer",
-                "give either identity + issuer or key, not both",
-            ))
-        }
-    };
-    let policy = policy
-        .build()
-        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
-    let verified = match state.verifier.verify_json(bundle, &policy) {
-        Ok(v) => Ok(v),
-        Err(e) if e.family() == ErrorFamily::Input => return Err(ApiError::bad_request(e.code(), e.to_string())),
-        Err(e) => Err(ErrorDto {
+    let now = trust_sigstore::embedded::local::now();
+    let bad = |e: trust_core::policy::PolicyError| ApiError::bad_request(e.code(), e.to_string());
+    let base = || PolicyBuilder::new().artifact_digest(*digest).now(now);
+    let run = |policy: &trust_core::policy::VerificationPolicy<'_>| match state.verifier.verify_json(bundle, policy) {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.family() == ErrorFamily::Input => Err(ApiError::bad_request(e.code(), e.to_string())),
+        Err(e) => Ok(Err(ErrorDto {
             code: e.code().to_owned(),
             message: e.to_string(),
-        }),
+        })),
     };
-    Ok(Outcome { verified, warnings })
+    let mut warnings = Vec::new();
+    let (verified, decision) = match check {
+        SignerCheck::Identity(san, issuer) => {
+            let id = CertificateIdentity::exact(san, issuer).map_err(bad)?;
+            (run(&base().certificate_identity(id).build().map_err(bad)?)?, None)
+        }
+        SignerCheck::Key(pem) => {
+            let key = PublicKey::from_pem(pem)
+                .map_err(|e| ApiError::bad_request("request.invalid_key", format!("key: {e}")))?;
+            (run(&base().public_key(key).build().map_err(bad)?)?, None)
+        }
+        SignerCheck::Any => {
+            warnings
+                .push("no identity, key or policy given: any signer the trusted root vouches for is accepted".into());
+            (run(&base().unsafe_ignore_identity().build().map_err(bad)?)?, None)
+        }
+        SignerCheck::Policy {
+            name,
+            artifact_type,
+            subject,
+        } => {
+            let set = state.policies().ok_or_else(|| {
+                ApiError::bad_request("policy.not_configured", "this server has no policy file (policy_file)")
+            })?;
+            if set.get(name).is_none() {
+                return Err(ApiError::bad_request(
+                    "policy.unknown",
+                    format!("no policy named {name:?}"),
+                ));
+            }
+            // The policy decides who may sign: verify certificate bundles for any identity, and
+            // key bundles with each key the policy names until one verifies.
+            let parsed = Bundle::from_json(bundle).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+            let verified = match parsed.signer {
+                SignerMaterial::Certificate { .. } => run(&base().unsafe_ignore_identity().build().map_err(bad)?)?,
+                _ => {
+                    let mut result = Err(ErrorDto {
+                        code: "policy.key_not_authorized".into(),
+                        message: format!("signed with a public key, and policy {name:?} names no key authority"),
+                    });
+                    for key in set.authority_keys(name) {
+                        result = run(&base().public_key(key.clone()).build().map_err(bad)?)?;
+                        if result.is_ok() {
+                            break;
+                        }
+                    }
+                    result
+                }
+            };
+            let decision = match &verified {
+                Ok(v) => {
+                    let service = trust_policy::ServiceIdentity::certificate(
+                        state.local.manifest().identity.clone(),
+                        state.local.manifest().oidc_issuer.clone(),
+                    );
+                    let ctx = trust_policy::Context {
+                        artifact_type,
+                        subject,
+                        now,
+                        service: Some(&service),
+                    };
+                    Some(
+                        set.evaluate(name, &[v], &ctx)
+                            .map_err(|e| ApiError::bad_request("policy.unusable", e.to_string()))?,
+                    )
+                }
+                Err(_) => None,
+            };
+            (verified, decision)
+        }
+    };
+    let policy_failures = match &decision {
+        Some(d) if !d.allowed => d.failures.iter().map(failure_dto).collect(),
+        _ => Vec::new(),
+    };
+    if let Some(d) = &decision {
+        // Warn mode (or warn rules): the failures are returned, the verdict stands.
+        let soft = if d.allowed {
+            d.failures.iter().chain(&d.warnings)
+        } else {
+            d.warnings.iter().chain(&[])
+        };
+        warnings.extend(soft.map(|f| {
+            let e = failure_dto(f);
+            format!("{}: {}", e.code, e.message)
+        }));
+    }
+    Ok(Outcome {
+        verified,
+        policy_failures,
+        decision,
+        warnings,
+    })
 }
 
 /// Records a verification (group commit) and counts it.
@@ -194,12 +321,14 @@ pub(crate) async fn record(
     outcome: &Outcome,
     request_id: &str,
 ) -> Result<(), ApiError> {
-    let (valid, signer, issuer, codes, index) = match &outcome.verified {
+    let valid = outcome.valid();
+    let codes = outcome.errors().into_iter().map(|e| e.code).collect();
+    let (signer, issuer, index) = match &outcome.verified {
         Ok(v) => {
             let (s, i, _) = signer_of(v);
-            (true, s, i, Vec::new(), v.tlog_entries.first().map(|e| e.log_index))
+            (s, i, v.tlog_entries.first().map(|e| e.log_index))
         }
-        Err(e) => (false, None, None, vec![e.code.clone()], None),
+        Err(_) => (None, None, None),
     };
     state.metrics.verification(if valid { "valid" } else { "invalid" });
     state
@@ -231,19 +360,25 @@ pub async fn verify(
     JsonBody(body): JsonBody<VerifyBody>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let digest = parse_digest("artifact", &body.artifact)?;
-    if body.policy.is_some() {
-        return Err(ApiError::bad_request(
-            "policy.not_configured",
-            "this server has no policy file; verify with identity + issuer or key",
-        ));
-    }
-    let identity = match (&body.identity, &body.issuer) {
-        (Some(i), Some(s)) => Some((i.as_str(), s.as_str())),
-        (None, None) => None,
-        _ => {
+    let check = match (&body.identity, &body.issuer, &body.key, &body.policy) {
+        (Some(i), Some(s), None, None) => SignerCheck::Identity(i, s),
+        (None, None, Some(k), None) => SignerCheck::Key(k),
+        (None, None, None, Some(p)) => SignerCheck::Policy {
+            name: p,
+            artifact_type: body.artifact_type.as_deref(),
+            subject: body.subject.as_deref(),
+        },
+        (None, None, None, None) => SignerCheck::Any,
+        (Some(_), None, _, _) | (None, Some(_), _, _) => {
             return Err(ApiError::bad_request(
                 "request.identity_needs_issuer",
                 "identity and issuer go together",
+            ))
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "request.conflicting_signer",
+                "give one of identity + issuer, key, or policy",
             ))
         }
     };
@@ -257,6 +392,8 @@ pub async fn verify(
                         code: "verify.no_log_entry".into(),
                         message: "no entry in this service's transparency log matches this artifact, signature and certificate".into(),
                     }),
+                    policy_failures: Vec::new(),
+                    decision: None,
                     warnings: Vec::new(),
                 };
                 record(&state, &digest, &outcome, &request_id.0).await?;
@@ -270,41 +407,38 @@ pub async fn verify(
             ))
         }
     };
-    let outcome = verify_bundle(&state, &digest, &bundle, identity, body.key.as_deref())?;
+    let outcome = verify_bundle(&state, &digest, &bundle, check)?;
     record(&state, &digest, &outcome, &request_id.0).await?;
     Ok(Json(response(outcome)))
 }
 
 fn response(outcome: Outcome) -> VerifyResponse {
     let verified_at = trust_sigstore::embedded::local::now().to_string();
-    match outcome.verified {
-        Ok(v) => {
-            let (signer, issuer, certificate_chain) = signer_of(&v);
-            let entry = v.tlog_entries.first();
-            VerifyResponse {
-                valid: true,
-                verified_at,
-                signer,
-                issuer,
-                transparency_index: entry.map(|e| e.log_index),
-                integrated_time: entry.and_then(|e| e.integrated_time).map(|t: UnixTime| t.to_string()),
-                certificate_chain,
-                errors: Vec::new(),
-                warnings: outcome.warnings,
-                details: serde_json::to_value(&v).ok(),
-            }
-        }
-        Err(e) => VerifyResponse {
-            valid: false,
-            verified_at,
-            signer: None,
-            issuer: None,
-            transparency_index: None,
-            integrated_time: None,
-            certificate_chain: Vec::new(),
-            errors: vec![e],
-            warnings: outcome.warnings,
-            details: None,
-        },
+    let valid = outcome.valid();
+    let errors = outcome.errors();
+    let policy_decision = outcome.decision.as_ref().and_then(|d| serde_json::to_value(d).ok());
+    let mut r = VerifyResponse {
+        valid,
+        verified_at,
+        signer: None,
+        issuer: None,
+        transparency_index: None,
+        integrated_time: None,
+        certificate_chain: Vec::new(),
+        errors,
+        warnings: outcome.warnings,
+        details: None,
+        policy_decision,
+    };
+    if let Ok(v) = &outcome.verified {
+        let (signer, issuer, certificate_chain) = signer_of(v);
+        let entry = v.tlog_entries.first();
+        r.signer = signer;
+        r.issuer = issuer;
+        r.transparency_index = entry.map(|e| e.log_index);
+        r.integrated_time = entry.and_then(|e| e.integrated_time).map(|t: UnixTime| t.to_string());
+        r.certificate_chain = certificate_chain;
+        r.details = serde_json::to_value(v).ok();
     }
+    r
 }
