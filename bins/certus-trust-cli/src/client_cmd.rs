@@ -455,21 +455,6 @@ fn print_stdout(text: &str) {
     let _ = writeln!(stdout, "{}", text.trim_end());
 }
 
-/// Writes a file atomically: a temp file beside it, then a rename.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let tmp = path.with_extension("tmp-certus");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Failure {
-                code: Cow::Borrowed("output.write"),
-                message: format!("{}: {e}", path.display()),
-                exit: 2,
-            }
-        })
-}
-
 /// `sha256:<hex>` as given, or the SHA-256 of a file; with the file name when a file was read.
 fn digest_of(file_or_digest: &str) -> Result<(String, Option<String>), Failure> {
     if file_or_digest.starts_with("sha256:") {
@@ -730,7 +715,7 @@ fn sign(client: &Client, json: bool, a: &SignArgs) -> Result<String, Failure> {
     let v = answer.json(path, &[200, 201])?;
     if let Some(out) = &a.bundle {
         let bundle = serde_json::to_vec_pretty(&v["bundle"]).unwrap_or_default();
-        write_file(out, &bundle)?;
+        crate::write_file(out, &bundle)?;
     }
     if json {
         return Ok(answer.pretty());
@@ -912,7 +897,7 @@ fn document(client: &Client, json: bool, path: &str, a: &OutArgs) -> Result<Stri
     let Some(out) = &a.out else {
         return Ok(pretty);
     };
-    write_file(out, format!("{pretty}\n").as_bytes())?;
+    crate::write_file(out, format!("{pretty}\n").as_bytes())?;
     if json {
         return Ok(pretty);
     }
@@ -1030,7 +1015,7 @@ fn permit(client: &Client, json: bool, a: &PermitArgs) -> Result<String, Failure
     let proof = &v["verification_proof"];
     if let Some(out) = &a.outer_bundle {
         let bundle = serde_json::to_vec_pretty(&proof["outer_bundle"]).unwrap_or_default();
-        write_file(out, &bundle)?;
+        crate::write_file(out, &bundle)?;
     }
     if json {
         return Ok(answer.pretty());

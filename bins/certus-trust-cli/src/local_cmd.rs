@@ -155,17 +155,6 @@ async fn open_store(dir: &DataDir) -> Result<Arc<Store>, Failure> {
     })
 }
 
-/// Writes a file atomically: a temp file beside it, then a rename.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let tmp = path.with_extension("tmp-certus");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            crate::io_failure(path, e)
-        })
-}
-
 fn artifact(file_or_digest: &str) -> Result<(Digest, String), Failure> {
     if file_or_digest.starts_with("sha256:") {
         let d = Digest::parse_prefixed(file_or_digest).ok_or_else(|| Failure {
@@ -244,7 +233,7 @@ pub(crate) fn run(cmd: &LocalCommand) -> Result<String, Failure> {
                     .await
                     .map_err(Failure::from)
             })?;
-            write_file(&a.bundle, signed.bundle.as_bytes())?;
+            crate::write_file(&a.bundle, signed.bundle.as_bytes())?;
             Ok(format!(
                 "signed {digest} as {} (issuer {}): log index {}, bundle {}",
                 signed.identity,
@@ -280,10 +269,10 @@ pub(crate) fn run(cmd: &LocalCommand) -> Result<String, Failure> {
                 Ok::<_, Failure>((local.trusted_root(), local.client_trust_config()))
             })?;
             let pretty = |v: &serde_json::Value| serde_json::to_vec_pretty(v).unwrap_or_default();
-            write_file(&a.trusted_root, &pretty(&root))?;
+            crate::write_file(&a.trusted_root, &pretty(&root))?;
             let mut out = format!("wrote {}", a.trusted_root.display());
             if let Some(p) = &a.trust_config {
-                write_file(p, &pretty(&config))?;
+                crate::write_file(p, &pretty(&config))?;
                 out.push_str(&format!(" and {}", p.display()));
             }
             Ok(out)

@@ -96,6 +96,21 @@ fn io_failure(path: &Path, e: std::io::Error) -> Failure {
     }
 }
 
+/// Writes a file atomically: a temp file beside it, then a rename; an unwritable path is bad input.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let tmp = path.with_extension("tmp-certus");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Failure {
+                code: Cow::Borrowed("output.write"),
+                message: format!("{}: {e}", path.display()),
+                exit: 2,
+            }
+        })
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| io_failure(path, e))
 }

@@ -137,10 +137,13 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
-fn mint_request_id() -> String {
+/// A random (version 4) UUID, for request and permission ids.
+pub(crate) fn uuid_v4() -> String {
     let mut b = [0u8; 16];
     if aws_lc_rs::rand::fill(&mut b).is_err() {
-        return "req-unrandom".to_owned();
+        // The system RNG failing leaves bigger problems; ids stay unique per process anyway.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        b[..8].copy_from_slice(&COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_be_bytes());
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
@@ -155,7 +158,7 @@ async fn around(State(state): State<SharedState>, mut req: Request, next: Next) 
         .headers()
         .get(&X_REQUEST_ID)
         .and_then(valid_request_id)
-        .unwrap_or_else(mint_request_id);
+        .unwrap_or_else(uuid_v4);
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().as_str().to_owned();
     let route = req

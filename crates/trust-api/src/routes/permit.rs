@@ -141,15 +141,6 @@ pub struct PermitResponse {
     pub expires_at: String,
 }
 
-fn new_id() -> String {
-    let mut b = [0u8; 16];
-    let _ = aws_lc_rs::rand::fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
-}
-
 fn validate(body: &PermitBody) -> Result<Vec<Digest>, ApiError> {
     if body.scan_id.trim().is_empty() {
         return Err(ApiError::bad_request("request.missing_scan_id", "scan_id is empty"));
@@ -279,7 +270,7 @@ pub async fn verify_and_permit_upload(
     let outcome: Outcome = verify_bundle(&state, &anchor, &bundle, check)?;
     record(&state, &anchor, &outcome, &request_id.0).await?;
 
-    let permission_id = new_id();
+    let permission_id = crate::uuid_v4();
     let now = now_secs();
     let ttl = i64::try_from(state.config.permission_ttl.as_secs()).unwrap_or(i64::MAX);
     let expires = now.saturating_add(ttl);
