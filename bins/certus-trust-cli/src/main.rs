@@ -11,10 +11,8 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 use trust_core::crypto::{Digest, PublicKey};
 use trust_core::policy::{CertificateIdentity, PolicyBuilder};
-use trust_core::time::UnixTime;
 use trust_core::trust_root::{embedded, TrustedRoot};
 use trust_core::verifier::{TimeSource, VerifiedBundle, VerifiedSigner, Verifier, VerifierConfig};
 use trust_core::{Error, ErrorFamily};
@@ -115,11 +113,6 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| io_failure(path, e))
 }
 
-fn now() -> UnixTime {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    UnixTime::new(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
-}
-
 fn verify_bundle(args: &VerifyBundleArgs) -> Result<VerifiedBundle, Failure> {
     let root_json = match (&args.trusted_root, args.staging) {
         (Some(p), _) => read(p)?,
@@ -130,7 +123,7 @@ fn verify_bundle(args: &VerifyBundleArgs) -> Result<VerifiedBundle, Failure> {
     let verifier = Verifier::new(root, VerifierConfig::default())?;
 
     let artifact_bytes;
-    let mut policy = PolicyBuilder::new().now(now());
+    let mut policy = PolicyBuilder::new().now(trust_sigstore::embedded::now());
     if args.file_or_digest.starts_with("sha256:") {
         let digest = Digest::parse_prefixed(&args.file_or_digest).ok_or_else(|| Failure {
             code: Cow::Borrowed("input.invalid_digest"),

@@ -9,7 +9,6 @@ use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 use trust_core::bundle::{Bundle, SignerMaterial};
 use trust_core::crypto::{Digest, PublicKey};
 use trust_core::policy::PolicyBuilder;
@@ -109,11 +108,6 @@ fn read(path: &Path) -> Result<Vec<u8>, CmdError> {
 fn read_text(path: &Path) -> Result<String, CmdError> {
     String::from_utf8(read(path)?)
         .map_err(|_| CmdError::input("input.not_utf8", format!("{}: not UTF-8", path.display())))
-}
-
-fn now() -> UnixTime {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    UnixTime::new(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
 }
 
 /// Runs a `policy` subcommand, printing its output, and returns the exit status.
@@ -238,7 +232,7 @@ fn check(args: &CheckArgs) -> Result<(String, u8), Vec<CmdError>> {
     };
 
     let keys = set.authority_keys(&args.name);
-    let now = now();
+    let now = trust_sigstore::embedded::now();
     let verify_all = |paths: &[PathBuf], keys: &[&PublicKey]| -> Result<Vec<VerifiedBundle>, Vec<CmdError>> {
         let mut out = Vec::new();
         let mut errors = Vec::new();

@@ -57,11 +57,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn now() -> UnixTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    UnixTime::from_secs(i64::try_from(secs).unwrap())
+    trust_sigstore::embedded::now()
 }
 
 fn bench_ca(c: &mut Criterion) {
@@ -158,12 +154,14 @@ fn bench_log_signing(c: &mut Criterion) {
     group.bench_function("checkpoint_sign", |b| {
         b.iter(|| key.sign(black_box(note.as_bytes())).unwrap())
     });
-    group.bench_function("leaf_hash", |b| b.iter(|| merkle::hash_leaf(black_box(&body))));
+    group.bench_function("leaf_hash", |b| {
+        b.iter(|| trust_core::tlog::leaf_hash(black_box(&body)))
+    });
     group.finish();
 }
 
 fn leaf(i: u64) -> Hash {
-    merkle::hash_leaf(&i.to_be_bytes())
+    trust_core::tlog::leaf_hash(&i.to_be_bytes())
 }
 
 /// The frontier hashes of a tree of `size` leaves, computed from fake leaf hashes without holding

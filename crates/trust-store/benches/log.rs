@@ -58,7 +58,7 @@ fn runtime() -> Runtime {
 }
 
 fn now() -> UnixTime {
-    local::now()
+    trust_sigstore::embedded::now()
 }
 
 /// Makes realistic, distinct `hashedrekord` entries: one real leaf certificate (PEM, with SCT)

@@ -82,7 +82,7 @@ pub async fn ready(State(state): State<SharedState>) -> impl IntoResponse {
         },
     };
     checks.insert("log".to_owned(), log);
-    for (name, ok, detail) in state.local.authority_status(trust_sigstore::embedded::local::now()) {
+    for (name, ok, detail) in state.local.authority_status(trust_sigstore::embedded::now()) {
         checks.insert(name.to_owned(), Check { ok, detail });
     }
     let ready = checks.values().all(|c| c.ok);

@@ -62,5 +62,5 @@ pub(crate) fn parse_base64(field: &str, value: &str) -> Result<Vec<u8>, ApiError
 
 /// Seconds since the Unix epoch, now.
 pub(crate) fn now_secs() -> i64 {
-    trust_sigstore::embedded::local::now().secs()
+    trust_sigstore::embedded::now().secs()
 }

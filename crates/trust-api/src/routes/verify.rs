@@ -208,10 +208,12 @@ pub(crate) fn verify_bundle(
     bundle: &[u8],
     check: SignerCheck<'_>,
 ) -> Result<Outcome, ApiError> {
-    let now = trust_sigstore::embedded::local::now();
+    let now = trust_sigstore::embedded::now();
     let bad = |e: trust_core::policy::PolicyError| ApiError::bad_request(e.code(), e.to_string());
     let base = || PolicyBuilder::new().artifact_digest(*digest).now(now);
-    let run = |policy: &trust_core::policy::VerificationPolicy<'_>| match state.verifier.verify_json(bundle, policy) {
+    // Parsed once: the policy branch reads the signer kind from it too.
+    let parsed = Bundle::from_json(bundle).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let run = |policy: &trust_core::policy::VerificationPolicy<'_>| match state.verifier.verify(&parsed, policy) {
         Ok(v) => Ok(Ok(v)),
         Err(e) if e.family() == ErrorFamily::Input => Err(ApiError::bad_request(e.code(), e.to_string())),
         Err(e) => Ok(Err(ErrorDto {
@@ -251,7 +253,6 @@ pub(crate) fn verify_bundle(
             }
             // The policy decides who may sign: verify certificate bundles for any identity, and
             // key bundles with each key the policy names until one verifies.
-            let parsed = Bundle::from_json(bundle).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
             let verified = match parsed.signer {
                 SignerMaterial::Certificate { .. } => run(&base().unsafe_ignore_identity().build().map_err(bad)?)?,
                 _ => {
@@ -413,7 +414,7 @@ pub async fn verify(
 }
 
 fn response(outcome: Outcome) -> VerifyResponse {
-    let verified_at = trust_sigstore::embedded::local::now().to_string();
+    let verified_at = trust_sigstore::embedded::now().to_string();
     let valid = outcome.valid();
     let errors = outcome.errors();
     let policy_decision = outcome.decision.as_ref().and_then(|d| serde_json::to_value(d).ok());

@@ -18,7 +18,6 @@ use serde_json::{json, Value};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use trust_core::crypto::{pem_encode, sha256, Digest, HashAlgorithm};
 use trust_core::dsse::{pae, IN_TOTO_PAYLOAD_TYPE};
 use trust_core::time::UnixTime;
@@ -29,11 +28,7 @@ const MANIFEST_VERSION: u32 = 1;
 /// The in-toto statement type certus-trust writes.
 pub const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 
-/// The current time, from the system clock.
-pub fn now() -> UnixTime {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    UnixTime::new(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
-}
+use super::now;
 
 /// Local-mode failures. Each has a stable code.
 #[derive(Debug, thiserror::Error)]
@@ -239,19 +234,10 @@ fn url_host(url: &str) -> Result<&str, LocalError> {
     Ok(host)
 }
 
-/// Writes `bytes` to `path` atomically (temp file, fsync, rename, fsync of the directory).
+/// Writes `bytes` to `path` atomically (the key files' writer: temp file, fsync, rename, fsync
+/// of the directory).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LocalError> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("manifest")
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
+    keys::write_atomic(path, bytes, 0o644).map_err(io_err(path))
 }
 
 /// What to sign.

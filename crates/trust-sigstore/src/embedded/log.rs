@@ -15,7 +15,6 @@ use super::store::{AppendBatch, Checkpoint, Hash, LogAppend, LogLeaf, LogStore, 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
 /// Log settings.
@@ -137,12 +136,6 @@ impl<S: LogStore> Clone for TransparencyLog<S> {
     }
 }
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// Signs a C2SP checkpoint note for `size` and `root` (Rekor v1 form: the origin carries the
 /// tree id; the signature line names the log and carries the 4-byte key hint).
 fn sign_checkpoint(
@@ -218,7 +211,7 @@ impl<S: LogStore> TransparencyLog<S> {
             tree_size: 0,
             root_hash: root,
             note: sign_checkpoint(&s.key, &s.log_id, &s.config, 0, &root)?,
-            created: now_secs(),
+            created: super::now().secs(),
         })
     }
 
@@ -298,13 +291,13 @@ async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: Vec<NewEntry>) -
     let mut tx = shared.store.begin_append().await?;
     let size = tx.tree_size().await?;
     let frontier = tx.nodes(&merkle::frontier(size)).await?;
-    let leaf_hashes: Vec<Hash> = entries.iter().map(|e| merkle::hash_leaf(&e.body)).collect();
+    let leaf_hashes: Vec<Hash> = entries.iter().map(|e| trust_core::tlog::leaf_hash(&e.body)).collect();
     let appended = merkle::append(size, &frontier, &leaf_hashes).ok_or_else(|| {
         StoreError::Corrupt(format!(
             "the stored right edge of the tree of size {size} is inconsistent"
         ))
     })?;
-    let now = now_secs();
+    let now = super::now().secs();
     let note = sign_checkpoint(
         &shared.key,
         &shared.log_id,

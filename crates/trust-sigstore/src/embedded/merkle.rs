@@ -9,7 +9,7 @@
 
 use super::store::{Hash, NodeId};
 use std::collections::HashMap;
-use trust_core::tlog::{leaf_hash, node_hash};
+use trust_core::tlog::node_hash;
 
 /// The perfect subtrees whose right fold is `MTH(D[start:start+len])`, largest (left-most) first.
 /// `start` must be a multiple of the largest power of two not above `len` (true for every range
@@ -200,11 +200,6 @@ pub fn append(old_size: u64, old_frontier: &[Hash], leaf_hashes: &[Hash]) -> Opt
     })
 }
 
-/// RFC 6962 leaf hash (re-exported for the log).
-pub fn hash_leaf(data: &[u8]) -> Hash {
-    leaf_hash(data)
-}
-
 /// The root hash of the empty tree: SHA-256 of nothing.
 pub fn empty_root() -> Hash {
     trust_core::crypto::sha256(b"")
@@ -214,7 +209,7 @@ pub fn empty_root() -> Hash {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use trust_core::tlog::{verify_consistency, verify_inclusion};
+    use trust_core::tlog::{leaf_hash, verify_consistency, verify_inclusion};
 
     /// Reference MTH straight from RFC 6962's recursive definition.
     fn mth(leaves: &[Hash]) -> Hash {
@@ -229,7 +224,7 @@ mod tests {
     }
 
     fn leaves(n: u64) -> Vec<Hash> {
-        (0..n).map(|i| hash_leaf(&i.to_be_bytes())).collect()
+        (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
     }
 
     /// Builds a tree by appending in the given batch sizes, returning all nodes ever written.

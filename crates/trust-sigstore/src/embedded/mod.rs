@@ -3,6 +3,15 @@
 //! timestamp authority ([`tsa`]), and the transparency log ([`log`], with Rekor bodies in [`rekor`],
 //! proofs in [`merkle`] and its storage trait in [`store`]).
 
+use std::time::{SystemTime, UNIX_EPOCH};
+use trust_core::time::UnixTime;
+
+/// The current time, from the system clock (trust-core never reads it; the services do).
+pub fn now() -> UnixTime {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    UnixTime::new(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
+}
+
 pub mod ca;
 pub mod ct;
 pub mod keys;
