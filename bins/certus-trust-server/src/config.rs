@@ -113,6 +113,55 @@ impl Default for Upload {
     }
 }
 
+/// Where sigstore mode gets its trust material and services.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigstoreSection {
+    /// TUF repository: `production`, `staging`, or the URL of a private repository (then
+    /// `tuf_root` is its initial `root.json`). Ignored when `trusted_root` and `signing_config`
+    /// are given.
+    pub tuf: Option<String>,
+    /// Initial `root.json` of a private TUF repository.
+    pub tuf_root: Option<PathBuf>,
+    /// TUF cache directory (default: `tuf` in the data directory).
+    pub tuf_cache: Option<PathBuf>,
+    /// How often the TUF repository is refreshed, seconds.
+    pub tuf_refresh_secs: u64,
+    /// A fixed `trusted_root.json` (with `signing_config`: no TUF; air-gapped or pinned).
+    pub trusted_root: Option<PathBuf>,
+    /// A fixed `signing_config.v0.2.json`.
+    pub signing_config: Option<PathBuf>,
+    /// The service's own OIDC identity token, re-read when the file changes (Kubernetes
+    /// projected service-account token).
+    pub identity_token_file: Option<PathBuf>,
+    /// Or: the environment variable holding it.
+    pub identity_token_env: Option<String>,
+    /// Timeout of each call to Fulcio, Rekor, the TSA or TUF, seconds.
+    pub timeout_secs: u64,
+    /// Retries after a 5xx, 429 or connection failure.
+    pub retries: u32,
+    /// PEM CA bundle that replaces the web roots for every Sigstore endpoint (pinning).
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Default for SigstoreSection {
+    fn default() -> Self {
+        Self {
+            tuf: None,
+            tuf_root: None,
+            tuf_cache: None,
+            tuf_refresh_secs: 3600,
+            trusted_root: None,
+            signing_config: None,
+            identity_token_file: None,
+            identity_token_env: None,
+            timeout_secs: 10,
+            retries: 2,
+            ca_bundle: None,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -141,6 +190,8 @@ pub struct Config {
     pub verify: Verify,
     /// Upload gateway.
     pub upload: Upload,
+    /// Sigstore mode.
+    pub sigstore: SigstoreSection,
 }
 
 impl Default for Config {
@@ -158,6 +209,7 @@ impl Default for Config {
             limits: Limits::default(),
             verify: Verify::default(),
             upload: Upload::default(),
+            sigstore: SigstoreSection::default(),
         }
     }
 }
@@ -251,6 +303,30 @@ impl Config {
         if let Some(v) = parse_env("CERTUS_TRUST_PERMISSION_TTL_SECS")? {
             c.upload.permission_ttl_secs = v;
         }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_TUF") {
+            c.sigstore.tuf = Some(v);
+        }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_TUF_ROOT") {
+            c.sigstore.tuf_root = Some(v.into());
+        }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_TRUSTED_ROOT") {
+            c.sigstore.trusted_root = Some(v.into());
+        }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_SIGNING_CONFIG") {
+            c.sigstore.signing_config = Some(v.into());
+        }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_IDENTITY_TOKEN_FILE") {
+            c.sigstore.identity_token_file = Some(v.into());
+        }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_IDENTITY_TOKEN_ENV") {
+            c.sigstore.identity_token_env = Some(v);
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_SIGSTORE_TIMEOUT_SECS")? {
+            c.sigstore.timeout_secs = v;
+        }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_CA_BUNDLE") {
+            c.sigstore.ca_bundle = Some(v.into());
+        }
         c.validate()?;
         Ok(c)
     }
@@ -258,11 +334,7 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         if self.mode == Mode::Sigstore {
-            return Err(ConfigError(
-                "mode = \"sigstore\" (Fulcio, Rekor, TSA and TUF from a signing config) is not available in this \
-                 build yet; use mode = \"local\""
-                    .into(),
-            ));
+            self.validate_sigstore()?;
         }
         if self.limits.body_limit == 0 {
             return Err(ConfigError("limits.body_limit must be above 0".into()));
@@ -304,6 +376,54 @@ impl Config {
                     p.display()
                 )));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_sigstore(&self) -> Result<(), ConfigError> {
+        let s = &self.sigstore;
+        let file = |key: &str, p: &Option<PathBuf>| match p {
+            Some(p) if !p.is_file() => Err(ConfigError(format!("sigstore.{key}: {} is not a file", p.display()))),
+            _ => Ok(()),
+        };
+        file("trusted_root", &s.trusted_root)?;
+        file("signing_config", &s.signing_config)?;
+        file("tuf_root", &s.tuf_root)?;
+        file("ca_bundle", &s.ca_bundle)?;
+        match (&s.trusted_root, &s.signing_config, &s.tuf) {
+            (Some(_), Some(_), _) => {}
+            (Some(_), None, _) | (None, Some(_), _) => {
+                return Err(ConfigError(
+                    "sigstore.trusted_root and sigstore.signing_config go together (or use sigstore.tuf)".into(),
+                ))
+            }
+            (None, None, None) => {
+                return Err(ConfigError(
+                    "mode = \"sigstore\" needs sigstore.tuf (production, staging or a repository URL) or \
+                     sigstore.trusted_root + sigstore.signing_config"
+                        .into(),
+                ))
+            }
+            (None, None, Some(t)) => {
+                if t != "production" && t != "staging" && s.tuf_root.is_none() {
+                    return Err(ConfigError(format!(
+                        "sigstore.tuf = {t:?} is a private repository: set sigstore.tuf_root to its initial root.json"
+                    )));
+                }
+            }
+        }
+        if s.identity_token_file.is_some() == s.identity_token_env.is_some() {
+            return Err(ConfigError(
+                "mode = \"sigstore\" needs exactly one of sigstore.identity_token_file and sigstore.identity_token_env \
+                 (the service's OIDC identity token for Fulcio)"
+                    .into(),
+            ));
+        }
+        if s.timeout_secs == 0 {
+            return Err(ConfigError("sigstore.timeout_secs must be above 0".into()));
+        }
+        if s.tuf_refresh_secs == 0 {
+            return Err(ConfigError("sigstore.tuf_refresh_secs must be above 0".into()));
         }
         Ok(())
     }

@@ -8,9 +8,9 @@ use super::ca::{IssueRequest, LocalCa, SignerIdentity};
 use super::ct::CtLog;
 use super::keys::{self, KeyAlgorithm, SigningKey};
 use super::log::{LogConfig, LogError, LoggedEntry, NewEntry, TransparencyLog};
-use super::rekor::{self, EntryKind};
 use super::store::{LogStore, SignedArtifact};
 use super::tsa::LocalTsa;
+use crate::content::{assemble_bundle, sign_content, ContentError, SignedContent};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -19,14 +19,12 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trust_core::crypto::{pem_encode, sha256, Digest, HashAlgorithm};
-use trust_core::dsse::{pae, IN_TOTO_PAYLOAD_TYPE};
 use trust_core::time::UnixTime;
 
 /// The manifest file name inside the data directory.
 pub const MANIFEST: &str = "local.json";
 const MANIFEST_VERSION: u32 = 1;
-/// The in-toto statement type certus-trust writes.
-pub const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+pub use crate::content::{SignContent, IN_TOTO_STATEMENT_V1};
 
 use super::now;
 
@@ -71,6 +69,15 @@ pub enum LocalError {
     /// The transparency log failed; nothing was logged.
     #[error(transparent)]
     Log(#[from] LogError),
+}
+
+impl From<ContentError> for LocalError {
+    fn from(e: ContentError) -> Self {
+        match e {
+            ContentError::InvalidInput(m) => LocalError::InvalidInput(m),
+            ContentError::Key(k) => LocalError::Key(k),
+        }
+    }
 }
 
 impl LocalError {
@@ -238,24 +245,6 @@ fn url_host(url: &str) -> Result<&str, LocalError> {
 /// of the directory).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LocalError> {
     keys::write_atomic(path, bytes, 0o644).map_err(io_err(path))
-}
-
-/// What to sign.
-#[derive(Clone, Debug)]
-pub enum SignContent {
-    /// A message signature over the artifact digest (`hashedrekord` entry).
-    Digest,
-    /// An in-toto statement whose only subject is the artifact, in a DSSE envelope (`dsse` entry).
-    InToto {
-        /// The statement's predicate type.
-        predicate_type: String,
-        /// The predicate (a JSON object).
-        predicate: Value,
-        /// The subject's name.
-        subject_name: String,
-        /// Further subjects of the statement (name, SHA-256 digest), after the artifact.
-        additional_subjects: Vec<(String, Digest)>,
-    },
 }
 
 /// A signing request.
@@ -601,61 +590,15 @@ impl<S: LogStore> LocalSigstore<S> {
             &self.ct,
         )?;
         let cert_pem = pem_encode("CERTIFICATE", &issued.leaf_der);
-        let (signature, kind, body, content_json, predicate_type) = match &req.content {
-            SignContent::Digest => {
-                let sig = key.sign_digest(&req.artifact)?;
-                let body = rekor::hashedrekord_v001(&req.artifact, &sig, &cert_pem);
-                let content = json!({"messageSignature": {
-                    "messageDigest": {"algorithm": "SHA2_256", "digest": b64(req.artifact.as_bytes())},
-                    "signature": b64(&sig),
-                }});
-                (sig, EntryKind::HashedRekord, body, content, None)
-            }
-            SignContent::InToto {
-                predicate_type,
-                predicate,
-                subject_name,
-                additional_subjects,
-            } => {
-                if predicate_type.trim().is_empty() {
-                    return Err(LocalError::InvalidInput("the predicate type is empty".into()));
-                }
-                if !predicate.is_object() {
-                    return Err(LocalError::InvalidInput("the predicate must be a JSON object".into()));
-                }
-                let mut subjects =
-                    vec![json!({"name": subject_name, "digest": {"sha256": hex::encode(req.artifact.as_bytes())}})];
-                for (name, digest) in additional_subjects {
-                    if digest.algorithm() != HashAlgorithm::Sha256 {
-                        return Err(LocalError::InvalidInput(format!("subject {name}: only sha256 digests")));
-                    }
-                    subjects.push(json!({"name": name, "digest": {"sha256": hex::encode(digest.as_bytes())}}));
-                }
-                let statement = json!({
-                    "_type": IN_TOTO_STATEMENT_V1,
-                    "subject": subjects,
-                    "predicateType": predicate_type,
-                    "predicate": predicate,
-                });
-                let payload = serde_json::to_vec(&statement).map_err(|e| LocalError::InvalidInput(e.to_string()))?;
-                let sig = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
-                let envelope = json!({
-                    "payload": b64(&payload),
-                    "payloadType": IN_TOTO_PAYLOAD_TYPE,
-                    "signatures": [{"sig": b64(&sig), "keyid": ""}],
-                });
-                let envelope_bytes =
-                    serde_json::to_vec(&envelope).map_err(|e| LocalError::InvalidInput(e.to_string()))?;
-                let body = rekor::dsse_v001(&envelope_bytes, &payload, &[&sig], &cert_pem);
-                (
-                    sig,
-                    EntryKind::Dsse,
-                    body,
-                    json!({"dsseEnvelope": envelope}),
-                    Some(predicate_type.clone()),
-                )
-            }
-        };
+        let signed = sign_content(&key, &req.artifact, &req.content)?;
+        let body = signed.rekor_v1_body(&req.artifact, &cert_pem);
+        let SignedContent {
+            signature,
+            kind,
+            content: content_json,
+            predicate_type,
+            ..
+        } = signed;
         let timestamp = if req.timestamp {
             Some(
                 self.tsa
@@ -816,45 +759,39 @@ struct BundleParts {
 
 impl BundleParts {
     fn bundle_json(&self, e: &LoggedEntry) -> String {
-        let p = &e.inclusion_proof;
-        let mut material = json!({
-            "certificate": {"rawBytes": b64(&self.leaf_der)},
-            "tlogEntries": [{
-                "logIndex": e.leaf.index.to_string(),
-                "logId": {"keyId": b64(e.log_id)},
-                "kindVersion": {"kind": e.kind.kind(), "version": e.kind.version()},
-                "integratedTime": e.leaf.integrated_time.to_string(),
-                "inclusionPromise": {"signedEntryTimestamp": b64(&e.leaf.signed_entry_timestamp)},
-                "inclusionProof": {
-                    "logIndex": p.log_index.to_string(),
-                    "rootHash": b64(p.root_hash),
-                    "treeSize": p.tree_size.to_string(),
-                    "hashes": p.hashes.iter().map(b64).collect::<Vec<_>>(),
-                    "checkpoint": {"envelope": p.checkpoint},
-                },
-                "canonicalizedBody": b64(&e.leaf.body),
-            }],
-        });
-        if let (Some(ts), Some(m)) = (&self.timestamp, material.as_object_mut()) {
-            m.insert(
-                "timestampVerificationData".into(),
-                json!({"rfc3161Timestamps": [{"signedTimestamp": b64(ts)}]}),
-            );
-        }
-        let mut bundle = json!({
-            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-            "verificationMaterial": material,
-        });
-        if let (Some(b), Some(c)) = (bundle.as_object_mut(), self.content.as_object()) {
-            b.extend(c.clone());
-        }
-        serde_json::to_string(&bundle).unwrap_or_default()
+        assemble_bundle(
+            &self.leaf_der,
+            tlog_entry_json(e),
+            self.timestamp.as_slice(),
+            &self.content,
+        )
     }
+}
+
+/// The bundle's `tlogEntries` element for an entry of the embedded log.
+pub fn tlog_entry_json(e: &LoggedEntry) -> Value {
+    let p = &e.inclusion_proof;
+    json!({
+        "logIndex": e.leaf.index.to_string(),
+        "logId": {"keyId": b64(e.log_id)},
+        "kindVersion": {"kind": e.kind.kind(), "version": e.kind.version()},
+        "integratedTime": e.leaf.integrated_time.to_string(),
+        "inclusionPromise": {"signedEntryTimestamp": b64(&e.leaf.signed_entry_timestamp)},
+        "inclusionProof": {
+            "logIndex": p.log_index.to_string(),
+            "rootHash": b64(p.root_hash),
+            "treeSize": p.tree_size.to_string(),
+            "hashes": p.hashes.iter().map(b64).collect::<Vec<_>>(),
+            "checkpoint": {"envelope": p.checkpoint},
+        },
+        "canonicalizedBody": b64(&e.leaf.body),
+    })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use super::super::rekor::EntryKind;
     use super::super::testutil::{temp_dir, Mem};
     use super::*;
     use trust_core::policy::{CertificateIdentity, PolicyBuilder};

@@ -1,0 +1,174 @@
+//! What a signer signs and how the Sigstore bundle around it is assembled, shared by the local
+//! mode (embedded services) and the sigstore mode (Fulcio, Rekor, TSA).
+
+use crate::embedded::keys::{KeyError, SigningKey};
+use crate::embedded::rekor::{self, EntryKind};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use trust_core::crypto::{Digest, HashAlgorithm};
+use trust_core::dsse::{pae, IN_TOTO_PAYLOAD_TYPE};
+
+/// The in-toto statement type certus-trust writes.
+pub const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+/// The bundle media type certus-trust writes.
+pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// What to sign.
+#[derive(Clone, Debug)]
+pub enum SignContent {
+    /// A message signature over the artifact digest (`hashedrekord` entry).
+    Digest,
+    /// An in-toto statement whose only subject is the artifact, in a DSSE envelope (`dsse` entry).
+    InToto {
+        /// The statement's predicate type.
+        predicate_type: String,
+        /// The predicate (a JSON object).
+        predicate: Value,
+        /// The subject's name.
+        subject_name: String,
+        /// Further subjects of the statement (name, SHA-256 digest), after the artifact.
+        additional_subjects: Vec<(String, Digest)>,
+    },
+}
+
+/// Why content could not be signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContentError {
+    /// The request is invalid.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The key failed to sign.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// A DSSE envelope as signed.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    /// The envelope JSON, as logged.
+    pub json: Vec<u8>,
+    /// The payload (the in-toto statement).
+    pub payload: Vec<u8>,
+}
+
+/// Signed content: the signature and the bundle's content member.
+#[derive(Clone, Debug)]
+pub struct SignedContent {
+    /// The signature (over the digest, or the DSSE PAE).
+    pub signature: Vec<u8>,
+    /// The log entry kind it goes into.
+    pub kind: EntryKind,
+    /// `{"messageSignature": ...}` or `{"dsseEnvelope": ...}`.
+    pub content: Value,
+    /// The in-toto predicate type, for DSSE content.
+    pub predicate_type: Option<String>,
+    /// The DSSE envelope, for DSSE content.
+    pub envelope: Option<Envelope>,
+}
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    B64.encode(bytes)
+}
+
+/// Signs `content` about `artifact` (SHA-256 only) with `key`.
+pub fn sign_content(key: &SigningKey, artifact: &Digest, content: &SignContent) -> Result<SignedContent, ContentError> {
+    if artifact.algorithm() != HashAlgorithm::Sha256 {
+        return Err(ContentError::InvalidInput(
+            "only sha256 artifact digests can be signed".into(),
+        ));
+    }
+    match content {
+        SignContent::Digest => {
+            let signature = key.sign_digest(artifact)?;
+            let content = json!({"messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": b64(artifact.as_bytes())},
+                "signature": b64(&signature),
+            }});
+            Ok(SignedContent {
+                signature,
+                kind: EntryKind::HashedRekord,
+                content,
+                predicate_type: None,
+                envelope: None,
+            })
+        }
+        SignContent::InToto {
+            predicate_type,
+            predicate,
+            subject_name,
+            additional_subjects,
+        } => {
+            if predicate_type.trim().is_empty() {
+                return Err(ContentError::InvalidInput("the predicate type is empty".into()));
+            }
+            if !predicate.is_object() {
+                return Err(ContentError::InvalidInput("the predicate must be a JSON object".into()));
+            }
+            let mut subjects =
+                vec![json!({"name": subject_name, "digest": {"sha256": hex::encode(artifact.as_bytes())}})];
+            for (name, digest) in additional_subjects {
+                if digest.algorithm() != HashAlgorithm::Sha256 {
+                    return Err(ContentError::InvalidInput(format!(
+                        "subject {name}: only sha256 digests"
+                    )));
+                }
+                subjects.push(json!({"name": name, "digest": {"sha256": hex::encode(digest.as_bytes())}}));
+            }
+            let statement = json!({
+                "_type": IN_TOTO_STATEMENT_V1,
+                "subject": subjects,
+                "predicateType": predicate_type,
+                "predicate": predicate,
+            });
+            let payload = serde_json::to_vec(&statement).map_err(|e| ContentError::InvalidInput(e.to_string()))?;
+            let signature = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
+            let envelope = json!({
+                "payload": b64(&payload),
+                "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                "signatures": [{"sig": b64(&signature), "keyid": ""}],
+            });
+            let json = serde_json::to_vec(&envelope).map_err(|e| ContentError::InvalidInput(e.to_string()))?;
+            Ok(SignedContent {
+                signature,
+                kind: EntryKind::Dsse,
+                content: json!({"dsseEnvelope": envelope}),
+                predicate_type: Some(predicate_type.clone()),
+                envelope: Some(Envelope { json, payload }),
+            })
+        }
+    }
+}
+
+impl SignedContent {
+    /// The canonical Rekor v1 entry body (`hashedrekord` or `dsse` 0.0.1) for this content
+    /// signed under the certificate `cert_pem`.
+    pub fn rekor_v1_body(&self, artifact: &Digest, cert_pem: &str) -> Vec<u8> {
+        match &self.envelope {
+            Some(e) => rekor::dsse_v001(&e.json, &e.payload, &[&self.signature], cert_pem),
+            None => rekor::hashedrekord_v001(artifact, &self.signature, cert_pem),
+        }
+    }
+}
+
+/// A v0.3 bundle: the leaf certificate, one transparency-log entry (the bundle's `tlogEntries`
+/// element JSON), RFC 3161 timestamps (DER), and the content member of [`SignedContent`].
+pub fn assemble_bundle(leaf_der: &[u8], tlog_entry: Value, timestamps: &[Vec<u8>], content: &Value) -> String {
+    let mut material = json!({
+        "certificate": {"rawBytes": b64(leaf_der)},
+        "tlogEntries": [tlog_entry],
+    });
+    if let (false, Some(m)) = (timestamps.is_empty(), material.as_object_mut()) {
+        let ts: Vec<Value> = timestamps.iter().map(|t| json!({"signedTimestamp": b64(t)})).collect();
+        m.insert("timestampVerificationData".into(), json!({"rfc3161Timestamps": ts}));
+    }
+    let mut bundle = json!({
+        "mediaType": BUNDLE_V03,
+        "verificationMaterial": material,
+    });
+    if let (Some(b), Some(c)) = (bundle.as_object_mut(), content.as_object()) {
+        b.extend(c.clone());
+    }
+    bundle.to_string()
+}
