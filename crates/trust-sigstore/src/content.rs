@@ -30,6 +30,9 @@ pub enum SignContent {
         /// Further subjects of the statement (name, SHA-256 digest), after the artifact.
         additional_subjects: Vec<(String, Digest)>,
     },
+    /// A complete in-toto statement, signed verbatim in a DSSE envelope (`dsse` entry); one of
+    /// its subjects must carry the artifact's SHA-256 digest.
+    Statement(Vec<u8>),
 }
 
 /// Why content could not be signed.
@@ -123,22 +126,74 @@ pub fn sign_content(key: &SigningKey, artifact: &Digest, content: &SignContent) 
                 "predicate": predicate,
             });
             let payload = serde_json::to_vec(&statement).map_err(|e| ContentError::InvalidInput(e.to_string()))?;
-            let signature = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
-            let envelope = json!({
-                "payload": b64(&payload),
-                "payloadType": IN_TOTO_PAYLOAD_TYPE,
-                "signatures": [{"sig": b64(&signature), "keyid": ""}],
-            });
-            let json = serde_json::to_vec(&envelope).map_err(|e| ContentError::InvalidInput(e.to_string()))?;
-            Ok(SignedContent {
-                signature,
-                kind: EntryKind::Dsse,
-                content: json!({"dsseEnvelope": envelope}),
-                predicate_type: Some(predicate_type.clone()),
-                envelope: Some(Envelope { json, payload }),
-            })
+            sign_statement(key, payload, predicate_type.clone())
+        }
+        SignContent::Statement(payload) => {
+            let predicate_type = check_statement(payload, artifact)?;
+            sign_statement(key, payload.clone(), predicate_type)
         }
     }
+}
+
+/// Checks a caller's in-toto statement: a JSON object of a known statement type, with a
+/// predicate type and a subject carrying `artifact`. Returns the predicate type.
+fn check_statement(payload: &[u8], artifact: &Digest) -> Result<String, ContentError> {
+    let bad = |m: String| ContentError::InvalidInput(format!("in-toto statement: {m}"));
+    let v: Value = serde_json::from_slice(payload).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let ty = v.get("_type").and_then(Value::as_str).unwrap_or_default();
+    if ty != IN_TOTO_STATEMENT_V1 && ty != "https://in-toto.io/Statement/v0.1" {
+        return Err(bad(format!("_type {ty:?} is not an in-toto statement type")));
+    }
+    let predicate_type = v
+        .get("predicateType")
+        .and_then(Value::as_str)
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| bad("no predicateType".into()))?;
+    let want = hex::encode(artifact.as_bytes());
+    let subjects = v
+        .get("subject")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("no subject".into()))?;
+    let found = subjects.iter().any(|s| {
+        s.get("digest")
+            .and_then(|d| d.get("sha256"))
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.eq_ignore_ascii_case(&want))
+    });
+    if !found {
+        return Err(bad(format!("no subject has the sha256 digest {want}")));
+    }
+    Ok(predicate_type.to_owned())
+}
+
+/// The first SHA-256 subject digest of an in-toto statement: the artifact it is about.
+pub fn statement_subject(payload: &[u8]) -> Result<Digest, ContentError> {
+    let bad = |m: &str| ContentError::InvalidInput(format!("in-toto statement: {m}"));
+    let v: Value = serde_json::from_slice(payload).map_err(|_| bad("not JSON"))?;
+    let hex_digest = v
+        .get("subject")
+        .and_then(Value::as_array)
+        .and_then(|s| s.iter().find_map(|s| s.get("digest")?.get("sha256")?.as_str()))
+        .ok_or_else(|| bad("no subject with a sha256 digest"))?;
+    Digest::parse_prefixed(&format!("sha256:{hex_digest}"))
+        .ok_or_else(|| bad("the subject's sha256 digest is not 64 hex digits"))
+}
+
+fn sign_statement(key: &SigningKey, payload: Vec<u8>, predicate_type: String) -> Result<SignedContent, ContentError> {
+    let signature = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
+    let envelope = json!({
+        "payload": b64(&payload),
+        "payloadType": IN_TOTO_PAYLOAD_TYPE,
+        "signatures": [{"sig": b64(&signature), "keyid": ""}],
+    });
+    let json = serde_json::to_vec(&envelope).map_err(|e| ContentError::InvalidInput(e.to_string()))?;
+    Ok(SignedContent {
+        signature,
+        kind: EntryKind::Dsse,
+        content: json!({"dsseEnvelope": envelope}),
+        predicate_type: Some(predicate_type),
+        envelope: Some(Envelope { json, payload }),
+    })
 }
 
 impl SignedContent {
@@ -171,4 +226,42 @@ pub fn assemble_bundle(leaf_der: &[u8], tlog_entry: Value, timestamps: &[Vec<u8>
         b.extend(c.clone());
     }
     bundle.to_string()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::embedded::keys::KeyAlgorithm;
+    use trust_core::crypto::sha256;
+
+    fn statement(ty: &str, digest: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "_type": ty,
+            "subject": [{"name": "a", "digest": {"sha256": digest}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_callers_statement_is_signed_verbatim_and_must_name_the_artifact() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let artifact = Digest::new(HashAlgorithm::Sha256, &sha256(b"artifact")).unwrap();
+        let good = statement(IN_TOTO_STATEMENT_V1, &hex::encode(artifact.as_bytes()));
+        assert_eq!(statement_subject(&good).unwrap(), artifact);
+        let signed = sign_content(&key, &artifact, &SignContent::Statement(good.clone())).unwrap();
+        assert_eq!(signed.envelope.unwrap().payload, good);
+        assert_eq!(signed.predicate_type.as_deref(), Some("https://slsa.dev/provenance/v1"));
+
+        let other = statement(IN_TOTO_STATEMENT_V1, &hex::encode(sha256(b"other")));
+        let err = sign_content(&key, &artifact, &SignContent::Statement(other)).unwrap_err();
+        assert!(err.to_string().contains("no subject has the sha256 digest"), "{err}");
+        let wrong_type = statement("https://example.com/Statement", &hex::encode(artifact.as_bytes()));
+        let err = sign_content(&key, &artifact, &SignContent::Statement(wrong_type)).unwrap_err();
+        assert!(err.to_string().contains("is not an in-toto statement type"), "{err}");
+        let err = sign_content(&key, &artifact, &SignContent::Statement(b"{".to_vec())).unwrap_err();
+        assert!(err.to_string().contains("not JSON"), "{err}");
+    }
 }
