@@ -207,12 +207,13 @@ impl SignedContent {
     }
 }
 
-/// A v0.3 bundle: the leaf certificate, one transparency-log entry (the bundle's `tlogEntries`
-/// element JSON), RFC 3161 timestamps (DER), and the content member of [`SignedContent`].
-pub fn assemble_bundle(leaf_der: &[u8], tlog_entry: Value, timestamps: &[Vec<u8>], content: &Value) -> String {
+/// A v0.3 bundle: the leaf certificate, the transparency-log entries (the bundle's
+/// `tlogEntries` elements), RFC 3161 timestamps (DER), and the content member of
+/// [`SignedContent`].
+pub fn assemble_bundle(leaf_der: &[u8], tlog_entries: Vec<Value>, timestamps: &[Vec<u8>], content: &Value) -> String {
     let mut material = json!({
         "certificate": {"rawBytes": b64(leaf_der)},
-        "tlogEntries": [tlog_entry],
+        "tlogEntries": tlog_entries,
     });
     if let (false, Some(m)) = (timestamps.is_empty(), material.as_object_mut()) {
         let ts: Vec<Value> = timestamps.iter().map(|t| json!({"signedTimestamp": b64(t)})).collect();

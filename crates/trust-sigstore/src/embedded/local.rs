@@ -761,7 +761,7 @@ impl BundleParts {
     fn bundle_json(&self, e: &LoggedEntry) -> String {
         assemble_bundle(
             &self.leaf_der,
-            tlog_entry_json(e),
+            vec![tlog_entry_json(e)],
             self.timestamp.as_slice(),
             &self.content,
         )
