@@ -19,6 +19,7 @@ use trust_core::{Error, ErrorFamily};
 
 mod client_cmd;
 mod local_cmd;
+mod sign_cmd;
 
 #[derive(Parser)]
 #[command(name = "certus-trust-cli", version, about = "certus-trust: verify Sigstore bundles")]
@@ -31,6 +32,9 @@ struct Cli {
 enum Command {
     /// Verify a Sigstore bundle for an artifact (sigstore-conformance client protocol).
     VerifyBundle(VerifyBundleArgs),
+    /// Sign an artifact (or an in-toto statement) with Fulcio, Rekor and the TSAs of a signing
+    /// config, and write the bundle (sigstore-conformance client protocol).
+    SignBundle(sign_cmd::SignBundleArgs),
     /// The embedded Sigstore on one machine: local CA, transparency log and TSA.
     #[command(subcommand)]
     Local(local_cmd::LocalCommand),
@@ -195,6 +199,7 @@ fn main() -> ExitCode {
                 describe(&v)
             }
         }),
+        Command::SignBundle(args) => sign_cmd::run(args),
         Command::Local(cmd) => local_cmd::run(cmd),
         Command::Server(args) => client_cmd::run(args),
         Command::Policy(command) => return policy_cmd::run(command),

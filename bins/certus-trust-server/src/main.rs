@@ -5,11 +5,11 @@
 //! on 127.0.0.1:8888 with its data under `./certus-data`.
 
 use clap::{Parser, Subcommand};
-use config::{Config, LogFormat};
+use config::{Config, LogFormat, Mode};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use trust_api::{ApiConfig, AppState};
+use trust_api::{ApiConfig, AppState, Backend};
 use trust_core::trust_root::{embedded, TrustedRoot};
 use trust_core::verifier::{Verifier, VerifierConfig};
 use trust_policy::PolicySet;
@@ -17,6 +17,7 @@ use trust_sigstore::embedded::local::{self, InitOptions, LocalSigstore};
 use trust_store::Store;
 
 mod config;
+mod sigstore_mode;
 
 #[derive(Parser)]
 #[command(
@@ -55,7 +56,7 @@ enum Command {
 }
 
 /// A startup failure: a stable code and a message.
-struct Failure(&'static str, String);
+pub(crate) struct Failure(pub(crate) &'static str, pub(crate) String);
 
 fn passphrase() -> Option<String> {
     std::env::var("CERTUS_TRUST_KEY_PASSPHRASE")
@@ -118,18 +119,13 @@ async fn open_store(c: &Config) -> Result<Arc<Store>, Failure> {
         .map_err(|e| Failure(e.code(), e.to_string()))
 }
 
-/// The server's trusted root: its own keys, plus public-good Sigstore and configured roots.
-fn trusted_root<S: trust_sigstore::embedded::store::LogStore>(
-    c: &Config,
-    local: &LocalSigstore<S>,
-) -> Result<TrustedRoot, Failure> {
+/// The server's trusted root: `base` (its own keys in local mode, the Sigstore trusted root in
+/// sigstore mode), plus public-good Sigstore and configured roots.
+fn trusted_root(c: &Config, base: TrustedRoot) -> Result<TrustedRoot, Failure> {
     let parse = |what: &str, bytes: &[u8]| {
         TrustedRoot::from_json(bytes).map_err(|e| Failure("config.trusted_root_invalid", format!("{what}: {e}")))
     };
-    let mut root = parse(
-        "the service's own trusted root",
-        local.trusted_root().to_string().as_bytes(),
-    )?;
+    let mut root = base;
     let mut extra = Vec::new();
     if c.verify.trust_public_good {
         extra.push(parse("the embedded public-good root", embedded::PRODUCTION)?);
@@ -146,6 +142,11 @@ fn trusted_root<S: trust_sigstore::embedded::store::LogStore>(
         root.timestamp_authorities.extend(r.timestamp_authorities);
     }
     Ok(root)
+}
+
+/// The verifier over [`trusted_root`].
+fn verifier(c: &Config, base: TrustedRoot) -> Result<Verifier, Failure> {
+    Verifier::new(trusted_root(c, base)?, VerifierConfig::default()).map_err(|e| Failure(e.code(), e.to_string()))
 }
 
 /// Loads `policy_file`; a policy file with errors stops the start, each error with its line.
@@ -242,12 +243,29 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
             Ok(())
         }
         Command::Serve => {
-            prepare_data_dir(&c)?;
-            let store = open_store(&c).await?;
-            let local = LocalSigstore::open(&c.data_dir, store.clone(), passphrase().as_deref(), c.limits.max_batch)
-                .map_err(|e| Failure(e.code(), e.to_string()))?;
-            let verifier = Verifier::new(trusted_root(&c, &local)?, VerifierConfig::default())
-                .map_err(|e| Failure(e.code(), e.to_string()))?;
+            let store = match c.mode {
+                Mode::Local => {
+                    prepare_data_dir(&c)?;
+                    open_store(&c).await?
+                }
+                Mode::Sigstore => open_store(&c).await?,
+            };
+            let (backend, verifier, refresh) = match c.mode {
+                Mode::Local => {
+                    let local =
+                        LocalSigstore::open(&c.data_dir, store.clone(), passphrase().as_deref(), c.limits.max_batch)
+                            .map_err(|e| Failure(e.code(), e.to_string()))?;
+                    let own = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes())
+                        .map_err(|e| Failure("config.trusted_root_invalid", format!("the service's own trusted root: {e}")))?;
+                    let verifier = verifier(&c, own)?;
+                    (Backend::Local(local), verifier, None)
+                }
+                Mode::Sigstore => {
+                    let (signer, refresh) = sigstore_mode::start(&c).await?;
+                    let verifier = verifier(&c, signer.material().trusted_root)?;
+                    (Backend::Sigstore(signer), verifier, refresh)
+                }
+            };
             let api = ApiConfig {
                 body_limit: c.limits.body_limit,
                 request_timeout: c.request_timeout(),
@@ -257,7 +275,12 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
                 default_inner_policy: c.upload.inner_policy.clone(),
             };
             let policies = load_policies(&c)?;
-            let state = AppState::new(local, store, verifier, api, policies);
+            let state = AppState::new(backend, store, verifier, api, policies);
+            if let Some(refresh) = refresh {
+                let c = c.clone();
+                let state = state.clone();
+                tokio::spawn(refresh.run(move |root| verifier(&c, root).map(|v| state.set_verifier(v)).map_err(|Failure(code, m)| format!("{code}: {m}"))));
+            }
             if let Some(path) = c.policy_file.clone() {
                 tokio::spawn(reload_policies_on_sighup(state.clone(), path));
             }
@@ -265,7 +288,11 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| Failure("server.bind", format!("cannot listen on {addr}: {e}")))?;
-            tracing::info!(listen = %addr, data_dir = %c.data_dir.display(), database = %state.store.target(), "certus-trust serving (local mode)");
+            let mode = match c.mode {
+                Mode::Local => "local",
+                Mode::Sigstore => "sigstore",
+            };
+            tracing::info!(listen = %addr, data_dir = %c.data_dir.display(), database = %state.store.target(), mode, "certus-trust serving");
             trust_api::serve(listener, state, shutdown_signal())
                 .await
                 .map_err(|e| Failure("server.io", e.to_string()))?;

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backend;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -26,9 +27,9 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use trust_core::verifier::Verifier;
 use trust_policy::PolicySet;
-use trust_sigstore::embedded::local::LocalSigstore;
 use trust_store::Store;
 
+pub use backend::Backend;
 pub use recorder::Recorder;
 
 /// The request-ID header.
@@ -67,12 +68,13 @@ impl Default for ApiConfig {
 
 /// Everything the handlers share.
 pub struct AppState {
-    /// The local-mode services (CA, log, TSA).
-    pub local: LocalSigstore<Store>,
+    /// Where signings go: the embedded services or Fulcio/Rekor/TSA.
+    pub backend: Backend,
     /// The store (records, permissions, audit).
     pub store: Arc<Store>,
-    /// The verifier over the server's trusted root (its own keys, plus any configured roots).
-    pub verifier: Verifier,
+    /// The verifier over the server's trusted root (its own keys or the TUF-distributed root,
+    /// plus any configured roots); replaced whole when the trusted root is refreshed.
+    verifier: RwLock<Arc<Verifier>>,
     /// Batched writer of verification records.
     pub recorder: Recorder,
     /// Metrics.
@@ -89,21 +91,39 @@ pub type SharedState = Arc<AppState>;
 impl AppState {
     /// Builds the state; starts the verification-record writer (needs a tokio runtime).
     pub fn new(
-        local: LocalSigstore<Store>,
+        backend: Backend,
         store: Arc<Store>,
         verifier: Verifier,
         config: ApiConfig,
         policies: Option<PolicySet>,
     ) -> SharedState {
         Arc::new(Self {
-            local,
+            backend,
             recorder: Recorder::start(store.clone()),
             store,
-            verifier,
+            verifier: RwLock::new(Arc::new(verifier)),
             metrics: metrics::Metrics::default(),
             config,
             policies: RwLock::new(policies.map(Arc::new)),
         })
+    }
+
+    /// The current verifier.
+    pub fn verifier(&self) -> Arc<Verifier> {
+        match self.verifier.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the verifier (a refreshed trusted root); verifications in flight finish with
+    /// the previous one.
+    pub fn set_verifier(&self, verifier: Verifier) {
+        let v = Arc::new(verifier);
+        match self.verifier.write() {
+            Ok(mut g) => *g = v,
+            Err(poisoned) => *poisoned.into_inner() = v,
+        }
     }
 
     /// The current policy set, if a policy file is configured.

@@ -45,7 +45,7 @@ fn pem_of(b64: &str, label: &str) -> Option<String> {
 /// Derived from its trusted root, so the two never disagree.
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", responses((status = 200, body = KeysResponse)))]
 pub async fn keys(State(state): State<SharedState>) -> Json<KeysResponse> {
-    let root = state.local.trusted_root();
+    let root = state.trusted_root_json();
     let mut keys = Vec::new();
     let validity = |v: &Value| {
         (
@@ -117,11 +117,11 @@ pub async fn keys(State(state): State<SharedState>) -> Json<KeysResponse> {
 /// The `trusted_root.json` that verifies everything this service signs.
 #[utoipa::path(get, path = "/v1/keys/trusted-root", tag = "keys", responses((status = 200, body = Object)))]
 pub async fn trusted_root(State(state): State<SharedState>) -> Json<Value> {
-    Json(state.local.trusted_root())
+    Json(state.trusted_root_json())
 }
 
 /// The sigstore-python `ClientTrustConfig` (trusted root + signing config).
 #[utoipa::path(get, path = "/v1/keys/trust-config", tag = "keys", responses((status = 200, body = Object)))]
 pub async fn trust_config(State(state): State<SharedState>) -> Json<Value> {
-    Json(state.local.client_trust_config())
+    Json(state.client_trust_config_json())
 }

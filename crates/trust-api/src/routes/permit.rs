@@ -327,7 +327,6 @@ pub async fn verify_and_permit_upload(
                 return Err(ApiError::bad_request("request.no_artifacts", "artifacts is empty"));
             };
             let signed = state
-                .local
                 .sign(SignRequest {
                     artifact: *first_digest,
                     content: SignContent::InToto {
@@ -344,7 +343,7 @@ pub async fn verify_and_permit_upload(
                 .await?;
             state.metrics.signing("ok");
             proof.outer_bundle = serde_json::from_str(&signed.bundle).ok();
-            proof.outer_entry_id = Some(signed.entry.leaf.uuid);
+            proof.outer_entry_id = Some(signed.entry.uuid);
             "permitted".to_owned()
         }
         Err(reason) => reason.clone(),

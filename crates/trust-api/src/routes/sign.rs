@@ -149,7 +149,6 @@ pub async fn sign(
         }
     };
     let result = state
-        .local
         .sign(SignRequest {
             artifact,
             content,
@@ -165,23 +164,23 @@ pub async fn sign(
             s
         }
         Err(e) => {
-            state.metrics.signing(e.code());
-            return Err(e.into());
+            state.metrics.signing(&e.code);
+            return Err(e);
         }
     };
-    tracing::info!(index = signed.entry.leaf.index, uuid = %signed.entry.leaf.uuid, "signed");
+    tracing::info!(index = signed.entry.index, uuid = %signed.entry.uuid, "signed");
     let bundle = serde_json::from_str(&signed.bundle).unwrap_or(Value::Null);
     Ok((
         StatusCode::CREATED,
         Json(SignResponse {
-            entry_id: signed.entry.leaf.uuid.clone(),
+            entry_id: signed.entry.uuid.clone(),
             signature: B64.encode(&signed.signature),
             certificate: signed.certificate_pem,
             signer: SignerDto {
                 identity: signed.identity,
                 issuer: signed.issuer,
             },
-            transparency_entry: (&signed.entry).into(),
+            transparency_entry: signed.entry,
             bundle,
         }),
     ))

@@ -68,7 +68,7 @@ pub async fn entry(
     Path(entry_id): Path<String>,
     Query(q): Query<EntryQuery>,
 ) -> Result<Json<EntryDto>, ApiError> {
-    let store = state.local.log().store();
+    let store = state.local()?.log().store();
     let leaf = if entry_id.len() == 64 && entry_id.bytes().all(|b| b.is_ascii_hexdigit()) {
         store.leaf_by_uuid(&entry_id.to_ascii_lowercase()).await?
     } else if let Ok(index) = entry_id.parse::<u64>() {
@@ -82,7 +82,7 @@ pub async fn entry(
     let leaf =
         leaf.ok_or_else(|| ApiError::not_found("transparency.entry_not_found", format!("no entry {entry_id}")))?;
     let proof = if q.include_proof.unwrap_or(false) {
-        Some((&state.local.log().inclusion_proof(leaf.index, None).await?).into())
+        Some((&state.local()?.log().inclusion_proof(leaf.index, None).await?).into())
     } else {
         None
     };
@@ -119,7 +119,7 @@ pub async fn search(
         )
     })?;
     let digest = parse_digest("artifact", &artifact)?;
-    let leaves = state.local.log().store().leaves_by_digest(&digest.to_string()).await?;
+    let leaves = state.local()?.log().store().leaves_by_digest(&digest.to_string()).await?;
     Ok(Json(SearchResponse {
         artifact: digest.to_string(),
         entries: leaves.into_iter().map(|l| entry_dto(l, None)).collect(),
@@ -143,7 +143,7 @@ pub struct CheckpointDto {
 #[utoipa::path(get, path = "/v1/transparency/checkpoint", tag = "transparency",
     responses((status = 200, body = CheckpointDto)))]
 pub async fn checkpoint(State(state): State<SharedState>) -> Result<Json<CheckpointDto>, ApiError> {
-    let cp = state.local.log().checkpoint().await?;
+    let cp = state.local()?.log().checkpoint().await?;
     Ok(Json(CheckpointDto {
         tree_size: cp.tree_size,
         root_hash: hex::encode(cp.root_hash),
@@ -189,7 +189,7 @@ pub async fn consistency(
             "query parameters from and to are required",
         ));
     };
-    let log = state.local.log();
+    let log = state.local()?.log();
     let hashes = log.consistency_proof(from, to).await?;
     let root = |n: u64| async move {
         log.store()

@@ -213,7 +213,7 @@ pub(crate) fn verify_bundle(
     let base = || PolicyBuilder::new().artifact_digest(*digest).now(now);
     // Parsed once: the policy branch reads the signer kind from it too.
     let parsed = Bundle::from_json(bundle).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
-    let run = |policy: &trust_core::policy::VerificationPolicy<'_>| match state.verifier.verify(&parsed, policy) {
+    let run = |policy: &trust_core::policy::VerificationPolicy<'_>| match state.verifier().verify(&parsed, policy) {
         Ok(v) => Ok(Ok(v)),
         Err(e) if e.family() == ErrorFamily::Input => Err(ApiError::bad_request(e.code(), e.to_string())),
         Err(e) => Ok(Err(ErrorDto {
@@ -272,8 +272,8 @@ pub(crate) fn verify_bundle(
             let decision = match &verified {
                 Ok(v) => {
                     let service = trust_policy::ServiceIdentity::certificate(
-                        state.local.manifest().identity.clone(),
-                        state.local.manifest().oidc_issuer.clone(),
+                        state.local()?.manifest().identity.clone(),
+                        state.local()?.manifest().oidc_issuer.clone(),
                     );
                     let ctx = trust_policy::Context {
                         artifact_type,
