@@ -1,9 +1,11 @@
 //! Clients for remote Sigstore services (the `sigstore` mode): the HTTP layer ([`http`]) with
 //! timeouts, pinning and bounded retries, and the typed [`ClientError`] every client returns.
 
+pub mod config;
 pub mod error;
 pub mod http;
 
+pub use config::{ClientTrustConfig, ConfigError, SelectedServices, Selector, ServiceEndpoint, SigningConfig};
 pub use error::ClientError;
 pub use http::{EndpointConfig, HttpClient, Idempotency, Response, Service};
 
