@@ -3,11 +3,15 @@
 
 pub mod config;
 pub mod error;
+pub mod fulcio;
 pub mod http;
+pub mod token;
 
 pub use config::{ClientTrustConfig, ConfigError, SelectedServices, Selector, ServiceEndpoint, SigningConfig};
 pub use error::ClientError;
+pub use fulcio::{CertificateRequest, FulcioClient, SigningCertificate};
 pub use http::{EndpointConfig, HttpClient, Idempotency, Response, Service};
+pub use token::{IdentityToken, TokenClaims, TokenError, TokenSource};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
