@@ -5,12 +5,14 @@ pub mod config;
 pub mod error;
 pub mod fulcio;
 pub mod http;
+pub mod rekor;
 pub mod token;
 
 pub use config::{ClientTrustConfig, ConfigError, SelectedServices, Selector, ServiceEndpoint, SigningConfig};
 pub use error::ClientError;
 pub use fulcio::{CertificateRequest, FulcioClient, SigningCertificate};
 pub use http::{EndpointConfig, HttpClient, Idempotency, Response, Service};
+pub use rekor::{ProposedEntry, RekorClient, VerifiedEntry};
 pub use token::{IdentityToken, TokenClaims, TokenError, TokenSource};
 
 #[cfg(test)]
