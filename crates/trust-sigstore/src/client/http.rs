@@ -281,7 +281,8 @@ impl HttpClient {
         }
     }
 
-    fn status_error(&self, url: &str, resp: &Response) -> ClientError {
+    /// The [`ClientError::Status`] for a response.
+    pub fn status_error(&self, url: &str, resp: &Response) -> ClientError {
         ClientError::Status {
             service: self.service,
             url: url.to_string(),

@@ -1,11 +1,19 @@
 //! Clients for remote Sigstore services (the `sigstore` mode): the HTTP layer ([`http`]) with
 //! timeouts, pinning and bounded retries, and the typed [`ClientError`] every client returns.
 
+pub mod config;
 pub mod error;
+pub mod fulcio;
 pub mod http;
+pub mod rekor;
+pub mod token;
 
+pub use config::{ClientTrustConfig, ConfigError, SelectedServices, Selector, ServiceEndpoint, SigningConfig};
 pub use error::ClientError;
+pub use fulcio::{CertificateRequest, FulcioClient, SigningCertificate};
 pub use http::{EndpointConfig, HttpClient, Idempotency, Response, Service};
+pub use rekor::{ProposedEntry, RekorClient, VerifiedEntry};
+pub use token::{IdentityToken, TokenClaims, TokenError, TokenSource};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
