@@ -1,0 +1,420 @@
+//! TUF client tests against real TUF repositories generated here with tough's editor (Ed25519 keys
+//! made per test), holding the real Sigstore trusted roots from `fixtures/`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::Ed25519KeyPair;
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use tough::editor::signed::{PathExists, SignedRole};
+use tough::editor::RepositoryEditor;
+use tough::key_source::KeySource;
+use tough::schema::{KeyHolder, RoleKeys, RoleType, Root};
+use tough::sign::Sign;
+use trust_sigstore::tuf::{self, InitialRoot, MaterialSource, TufConfig, TufError};
+use url::Url;
+
+fn fixture(path: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/sigstore-trust-roots")
+        .join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn in_secs(secs: i64) -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second() + secs).unwrap()
+}
+
+/// An Ed25519 key held in memory.
+#[derive(Debug)]
+struct MemKey(Vec<u8>);
+
+#[tough::async_trait]
+impl KeySource for MemKey {
+    async fn as_sign(&self) -> Result<Box<dyn Sign>, Box<dyn std::error::Error + Send + Sync + 'static>> {
+        Ok(Box::new(tough::sign::parse_keypair(&self.0)?))
+    }
+    async fn write(&self, _: &str, _: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
+        Ok(())
+    }
+}
+
+/// A TUF repository on disk: `repo/metadata`, `repo/targets`, signed by one Ed25519 key per run.
+struct TestRepo {
+    dir: TempDir,
+    keys: Vec<Box<dyn KeySource>>,
+    root_path: PathBuf,
+}
+
+impl TestRepo {
+    async fn new() -> Self {
+        let dir = TempDir::new().unwrap();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let keys: Vec<Box<dyn KeySource>> = vec![Box::new(MemKey(pkcs8.as_ref().to_vec()))];
+        let root_path = dir.path().join("initial-root.json");
+        let repo = TestRepo { dir, keys, root_path };
+        let root = repo.root_doc(1).await;
+        std::fs::write(&repo.root_path, &root).unwrap();
+        repo
+    }
+
+    fn metadata(&self) -> PathBuf {
+        self.dir.path().join("repo/metadata")
+    }
+
+    fn targets(&self) -> PathBuf {
+        self.dir.path().join("repo/targets")
+    }
+
+    /// A root of `version`, self-signed (for version > 1 also by the previous root: same key).
+    async fn root_doc(&self, version: u64) -> Vec<u8> {
+        let key = self.keys[0].as_sign().await.unwrap().tuf_key();
+        let key_id = key.key_id().unwrap();
+        let role = RoleKeys {
+            keyids: vec![key_id.clone()],
+            threshold: NonZeroU64::new(1).unwrap(),
+            _extra: HashMap::new(),
+        };
+        let root = Root {
+            spec_version: "1.0.0".into(),
+            consistent_snapshot: true,
+            version: NonZeroU64::new(version).unwrap(),
+            expires: in_secs(365 * 86400),
+            keys: HashMap::from([(key_id, key)]),
+            roles: [
+                RoleType::Root,
+                RoleType::Snapshot,
+                RoleType::Targets,
+                RoleType::Timestamp,
+            ]
+            .into_iter()
+            .map(|r| (r, role.clone()))
+            .collect(),
+            _extra: HashMap::new(),
+        };
+        let signed = SignedRole::new(root.clone(), &KeyHolder::Root(root), &self.keys, &SystemRandom::new())
+            .await
+            .unwrap();
+        signed.buffer().clone()
+    }
+
+    /// Publishes a version of the repository (targets/snapshot/timestamp all at `version`).
+    async fn publish(&self, root: &Path, version: u64, files: &[(&str, &[u8])], timestamp_expires: Timestamp) {
+        let staging = self.dir.path().join(format!("staging-{version}"));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).unwrap();
+        let mut paths = Vec::new();
+        for (name, bytes) in files {
+            let p = staging.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            paths.push(p);
+        }
+        let v = NonZeroU64::new(version).unwrap();
+        let mut editor = RepositoryEditor::new(root).await.unwrap();
+        editor
+            .snapshot_version(v)
+            .snapshot_expires(in_secs(86400))
+            .timestamp_version(v)
+            .timestamp_expires(timestamp_expires)
+            .targets_version(v)
+            .unwrap()
+            .targets_expires(in_secs(86400))
+            .unwrap();
+        editor.add_target_paths(paths).await.unwrap();
+        let signed = editor.sign(&self.keys).await.unwrap();
+        signed.write(self.metadata()).await.unwrap();
+        signed
+            .copy_targets(&staging, self.targets(), PathExists::Replace)
+            .await
+            .unwrap();
+    }
+
+    fn config(&self, cache: &Path) -> TufConfig {
+        TufConfig {
+            metadata_url: Url::from_directory_path(self.metadata()).unwrap(),
+            targets_url: Url::from_directory_path(self.targets()).unwrap(),
+            initial_root: InitialRoot::File(self.root_path.clone()),
+            cache_dir: cache.to_path_buf(),
+            fetch_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+fn production_files() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (tuf::TRUSTED_ROOT_TARGET, fixture("production/trusted_root.json")),
+        (
+            tuf::SIGNING_CONFIG_TARGET,
+            fixture("production/signing_config.v0.2.json"),
+        ),
+    ]
+}
+
+fn refs<'a>(files: &'a [(&'static str, Vec<u8>)]) -> Vec<(&'static str, &'a [u8])> {
+    files.iter().map(|(n, b)| (*n, b.as_slice())).collect()
+}
+
+fn current_gen(cache: &Path) -> PathBuf {
+    cache.join(std::fs::read_to_string(cache.join("current")).unwrap().trim())
+}
+
+fn cached_target(cache: &Path, name: &str) -> PathBuf {
+    std::fs::read_dir(current_gen(cache).join("targets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().ends_with(&format!(".{name}")))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn update_then_offline_reload_reverifies() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
+    let cache = TempDir::new().unwrap();
+    let cfg = repo.config(cache.path());
+
+    // Nothing cached yet.
+    let e = tuf::load_cached(&cfg).await.unwrap_err();
+    assert_eq!(e.code(), "tuf.no_cache", "{e}");
+
+    let m = tuf::update(&cfg).await.unwrap();
+    assert_eq!(m.source, MaterialSource::Repository);
+    assert_eq!(m.trusted_root_json, files[0].1);
+    assert_eq!(m.signing_config_json.as_deref(), Some(files[1].1.as_slice()));
+    assert_eq!(
+        (
+            m.root.version,
+            m.timestamp.version,
+            m.snapshot.version,
+            m.targets.version
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(m.expires, m.timestamp.expires, "timestamp expires first");
+    assert!(!m.trusted_root.tlogs.is_empty() && !m.trusted_root.certificate_authorities.is_empty());
+
+    // Offline: the source repository is gone; the cache alone is loaded and verified.
+    std::fs::remove_dir_all(repo.dir.path().join("repo")).unwrap();
+    let c = tuf::load_cached(&cfg).await.unwrap();
+    assert_eq!(c.source, MaterialSource::Cache);
+    assert_eq!(c.trusted_root_json, m.trusted_root_json);
+    assert_eq!(c.signing_config_json, m.signing_config_json);
+    assert_eq!(c.timestamp, m.timestamp);
+    // Loading again still works (a load does not consume or alter the generation).
+    tuf::load_cached(&cfg).await.unwrap();
+    // And with the repository gone, an update is a fetch error that leaves the cache usable.
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert_eq!(e.code(), "tuf.fetch", "{e}");
+    tuf::load_cached(&cfg).await.unwrap();
+}
+
+#[tokio::test]
+async fn tampered_cache_is_refused_on_load() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
+    let cache = TempDir::new().unwrap();
+    let cfg = repo.config(cache.path());
+    tuf::update(&cfg).await.unwrap();
+
+    // 1. One byte of the cached trusted root changed: hash mismatch.
+    let target = cached_target(cache.path(), tuf::TRUSTED_ROOT_TARGET);
+    let original = std::fs::read(&target).unwrap();
+    let mut bad = original.clone();
+    let i = bad.iter().position(|b| *b == b'"').unwrap();
+    bad[i] = b'\'';
+    std::fs::write(&target, &bad).unwrap();
+    let e = tuf::load_cached(&cfg).await.unwrap_err();
+    assert!(matches!(e, TufError::HashMismatch { .. }), "{e:?}");
+    assert!(e.to_string().contains(tuf::TRUSTED_ROOT_TARGET), "{e}");
+    std::fs::write(&target, &original).unwrap();
+    tuf::load_cached(&cfg).await.unwrap();
+
+    // 2. The cached timestamp re-dated far into the future: its signature no longer verifies.
+    let ts_path = current_gen(cache.path()).join("metadata/timestamp.json");
+    let ts_original = std::fs::read(&ts_path).unwrap();
+    let mut ts: serde_json::Value = serde_json::from_slice(&ts_original).unwrap();
+    ts["signed"]["expires"] = "2999-01-01T00:00:00Z".into();
+    std::fs::write(&ts_path, serde_json::to_vec(&ts).unwrap()).unwrap();
+    let e = tuf::load_cached(&cfg).await.unwrap_err();
+    match &e {
+        TufError::Verification { role, .. } => assert_eq!(role, "timestamp"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.code(), "tuf.verification");
+
+    // 3. The cached target deleted: the load fails, naming the file.
+    std::fs::write(&ts_path, &ts_original).unwrap();
+    std::fs::remove_file(&target).unwrap();
+    let e = tuf::load_cached(&cfg).await.unwrap_err();
+    assert_eq!(e.code(), "tuf.fetch", "{e}");
+    assert!(e.to_string().contains(tuf::TRUSTED_ROOT_TARGET), "{e}");
+
+    // An update repairs the cache from the (intact) repository.
+    tuf::update(&cfg).await.unwrap();
+    assert_eq!(tuf::load_cached(&cfg).await.unwrap().trusted_root_json, files[0].1);
+}
+
+#[tokio::test]
+async fn expired_timestamp_names_role_and_time() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    let expired_at = in_secs(-3600);
+    repo.publish(&repo.root_path, 1, &refs(&files), expired_at).await;
+    let cache = TempDir::new().unwrap();
+    let cfg = repo.config(cache.path());
+    let e = tuf::update(&cfg).await.unwrap_err();
+    match &e {
+        TufError::Expired { role, expires } => {
+            assert_eq!(role, "timestamp");
+            assert_eq!(expires.unwrap().secs(), expired_at.as_second());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.code(), "tuf.expired");
+    assert!(e.to_string().contains("timestamp metadata expired at"), "{e}");
+    // Nothing was committed.
+    assert!(!cache.path().join("current").exists());
+    assert_eq!(tuf::load_cached(&cfg).await.unwrap_err().code(), "tuf.no_cache");
+}
+
+#[tokio::test]
+async fn cached_repository_expires_offline() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(2)).await;
+    let cache = TempDir::new().unwrap();
+    let cfg = repo.config(cache.path());
+    tuf::update(&cfg).await.unwrap();
+    tuf::load_cached(&cfg).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let e = tuf::load_cached(&cfg).await.unwrap_err();
+    assert!(
+        matches!(&e, TufError::Expired { role, expires: Some(_) } if role == "timestamp"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn new_version_picked_up_rollback_refused() {
+    let repo = TestRepo::new().await;
+    let prod = production_files();
+    repo.publish(&repo.root_path, 1, &refs(&prod), in_secs(3600)).await;
+    let cache = TempDir::new().unwrap();
+    let cfg = repo.config(cache.path());
+    tuf::update(&cfg).await.unwrap();
+
+    // Version 2: a rotated root (2.root.json, cross-signed) and a different trusted root.
+    let root2 = repo.dir.path().join("root-v2.json");
+    std::fs::write(&root2, repo.root_doc(2).await).unwrap();
+    let staging = [(tuf::TRUSTED_ROOT_TARGET, fixture("staging/trusted_root.json"))];
+    repo.publish(&root2, 2, &refs(&staging), in_secs(3600)).await;
+    assert!(repo.metadata().join("2.root.json").exists());
+    let m = tuf::update(&cfg).await.unwrap();
+    assert_eq!(m.trusted_root_json, staging[0].1);
+    assert_eq!(m.signing_config_json, None);
+    assert_eq!((m.root.version, m.timestamp.version, m.targets.version), (2, 2, 2));
+    // The cache reproduces version 2 from the initial v1 root alone (root chain cached).
+    let c = tuf::load_cached(&cfg).await.unwrap();
+    assert_eq!((c.root.version, c.timestamp.version), (2, 2));
+    assert_eq!(c.trusted_root_json, staging[0].1);
+
+    // The repository is rolled back to version 1 metadata: refused, the cache keeps version 2.
+    repo.publish(&root2, 1, &refs(&prod), in_secs(3600)).await;
+    let e = tuf::update(&cfg).await.unwrap_err();
+    match &e {
+        TufError::Rollback {
+            role,
+            trusted_version,
+            new_version,
+        } => assert_eq!((role.as_str(), *trusted_version, *new_version), ("timestamp", 2, 1)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.code(), "tuf.rollback");
+    let c = tuf::load_cached(&cfg).await.unwrap();
+    assert_eq!(
+        (c.timestamp.version, c.trusted_root_json.as_slice()),
+        (2, staging[0].1.as_slice())
+    );
+
+    // Root rollback: the repository withholds 2.root.json (serving a chain that ends at v1).
+    std::fs::remove_file(repo.metadata().join("2.root.json")).unwrap();
+    repo.publish(&repo.root_path, 3, &refs(&prod), in_secs(3600)).await;
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert!(
+        matches!(&e, TufError::Rollback { role, trusted_version: 2, new_version: 1 } if role == "root"),
+        "{e:?}"
+    );
+    assert_eq!(tuf::load_cached(&cfg).await.unwrap().timestamp.version, 2);
+}
+
+#[tokio::test]
+async fn missing_trusted_root_target() {
+    let repo = TestRepo::new().await;
+    let files = [(
+        tuf::SIGNING_CONFIG_TARGET,
+        fixture("production/signing_config.v0.2.json"),
+    )];
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
+    let cache = TempDir::new().unwrap();
+    let e = tuf::update(&repo.config(cache.path())).await.unwrap_err();
+    assert!(
+        matches!(&e, TufError::MissingTarget { name } if name == tuf::TRUSTED_ROOT_TARGET),
+        "{e:?}"
+    );
+    assert!(!cache.path().join("current").exists());
+}
+
+#[tokio::test]
+async fn invalid_trusted_root_target_is_refused() {
+    let repo = TestRepo::new().await;
+    let files = [(
+        tuf::TRUSTED_ROOT_TARGET,
+        br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[{"baseUrl":1}]}"#
+            .to_vec(),
+    )];
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
+    let cache = TempDir::new().unwrap();
+    let e = tuf::update(&repo.config(cache.path())).await.unwrap_err();
+    assert_eq!(e.code(), "tuf.trusted_root_invalid", "{e}");
+    assert!(!cache.path().join("current").exists());
+}
+
+#[tokio::test]
+async fn wrong_initial_root_is_refused() {
+    let repo = TestRepo::new().await;
+    repo.publish(&repo.root_path, 1, &refs(&production_files()), in_secs(3600))
+        .await;
+    let cache = TempDir::new().unwrap();
+    // Another repository's root (another key) does not sign this repository's metadata.
+    let other = TestRepo::new().await;
+    let mut cfg = repo.config(cache.path());
+    cfg.initial_root = InitialRoot::File(other.root_path.clone());
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert!(
+        matches!(&e, TufError::Verification { role, .. } if role == "timestamp"),
+        "{e:?}"
+    );
+    // The embedded Sigstore production root (version 15, expired 2026-11-20) finds no newer root
+    // here, so it stays the trusted root and is refused as expired.
+    cfg.initial_root = InitialRoot::Production;
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert!(matches!(&e, TufError::Expired { role, .. } if role == "root"), "{e:?}");
+    // A missing root file is an input error.
+    cfg.initial_root = InitialRoot::File(repo.dir.path().join("nope.json"));
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert!(e.is_input() && e.code() == "tuf.initial_root", "{e}");
+}
+
+#[tokio::test]
+async fn unsupported_scheme_is_a_config_error() {
+    let cache = TempDir::new().unwrap();
+    let mut cfg = TufConfig::production(Some(cache.path().to_path_buf())).unwrap();
+    cfg.metadata_url = Url::parse("ftp://example.invalid/").unwrap();
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert_eq!(e.code(), "tuf.config", "{e}");
+}
