@@ -8,12 +8,16 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tough::editor::signed::{PathExists, SignedRole};
 use tough::editor::RepositoryEditor;
 use tough::key_source::KeySource;
 use tough::schema::{KeyHolder, RoleKeys, RoleType, Root};
 use tough::sign::Sign;
+use trust_sigstore::client::EndpointConfig;
 use trust_sigstore::tuf::{self, InitialRoot, MaterialSource, TufConfig, TufError};
 use url::Url;
 
@@ -138,8 +142,20 @@ impl TestRepo {
             targets_url: Url::from_directory_path(self.targets()).unwrap(),
             initial_root: InitialRoot::File(self.root_path.clone()),
             cache_dir: cache.to_path_buf(),
-            fetch_timeout: std::time::Duration::from_secs(5),
+            endpoint: fast_endpoint(),
         }
+    }
+}
+
+/// Short timeouts and one quick retry, so fault tests stay fast.
+fn fast_endpoint() -> EndpointConfig {
+    EndpointConfig {
+        timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_millis(300),
+        total_timeout: Duration::from_secs(2),
+        max_retries: 1,
+        initial_backoff: Duration::from_millis(20),
+        ..EndpointConfig::default()
     }
 }
 
@@ -417,4 +433,147 @@ async fn unsupported_scheme_is_a_config_error() {
     cfg.metadata_url = Url::parse("ftp://example.invalid/").unwrap();
     let e = tuf::update(&cfg).await.unwrap_err();
     assert_eq!(e.code(), "tuf.config", "{e}");
+}
+
+/// A loopback HTTP/1.1 server (127.0.0.1 only) serving a directory, with injectable faults:
+/// `status` != 0 answers every request with that status, `delay_ms` delays every answer.
+struct FileServer {
+    addr: std::net::SocketAddr,
+    status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FileServer {
+    async fn start(root: PathBuf) -> Self {
+        use http_body_util::Full;
+        use hyper::body::Bytes;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let status = Arc::new(AtomicU16::new(0));
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let (st, dl) = (status.clone(), delay_ms.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (root, st, dl) = (root.clone(), st.clone(), dl.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (root, st, dl) = (root.clone(), st.clone(), dl.clone());
+                        async move {
+                            tokio::time::sleep(Duration::from_millis(dl.load(Ordering::SeqCst))).await;
+                            let path = req.uri().path().trim_start_matches('/').to_string();
+                            let forced = st.load(Ordering::SeqCst);
+                            let (code, body) = if forced != 0 {
+                                (forced, b"injected fault".to_vec())
+                            } else if path.split('/').any(|c| c == "..") {
+                                (400, Vec::new())
+                            } else {
+                                match std::fs::read(root.join(&path)) {
+                                    Ok(b) => (200, b),
+                                    Err(_) => (404, b"not found".to_vec()),
+                                }
+                            };
+                            Ok::<_, std::convert::Infallible>(
+                                hyper::Response::builder()
+                                    .status(code)
+                                    .body(Full::new(Bytes::from(body)))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        FileServer {
+            addr,
+            status,
+            delay_ms,
+            task,
+        }
+    }
+
+    fn config(&self, repo: &TestRepo, cache: &Path) -> TufConfig {
+        let mut cfg = repo.config(cache);
+        cfg.metadata_url = Url::parse(&format!("http://{}/metadata/", self.addr)).unwrap();
+        cfg.targets_url = Url::parse(&format!("http://{}/targets/", self.addr)).unwrap();
+        cfg
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+#[tokio::test]
+async fn http_update_then_offline_with_server_stopped() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
+    let server = FileServer::start(repo.dir.path().join("repo")).await;
+    let cache = TempDir::new().unwrap();
+    let cfg = server.config(&repo, cache.path());
+
+    let m = tuf::update(&cfg).await.unwrap();
+    assert_eq!(m.trusted_root_json, files[0].1);
+    assert!(m.metadata_url.starts_with("http://127.0.0.1:"), "{}", m.metadata_url);
+
+    // A new version over HTTP is picked up.
+    let staging = [(tuf::TRUSTED_ROOT_TARGET, fixture("staging/trusted_root.json"))];
+    repo.publish(&repo.root_path, 2, &refs(&staging), in_secs(3600)).await;
+    assert_eq!(tuf::update(&cfg).await.unwrap().trusted_root_json, staging[0].1);
+
+    // Server stopped: the update fails fast, naming TUF and the URL; the cache still loads.
+    server.stop().await;
+    let t = Instant::now();
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(e.is_unavailable() && e.code() == "tuf.unavailable", "{e:?}");
+    assert!(e.to_string().contains("TUF at http://127.0.0.1:"), "{e}");
+    let c = tuf::load_cached(&cfg).await.unwrap();
+    assert_eq!((c.source, c.timestamp.version), (MaterialSource::Cache, 2));
+    assert_eq!(c.trusted_root_json, staging[0].1);
+}
+
+#[tokio::test]
+async fn http_faults_are_bounded_and_leave_the_cache() {
+    let repo = TestRepo::new().await;
+    repo.publish(&repo.root_path, 1, &refs(&production_files()), in_secs(3600))
+        .await;
+    let server = FileServer::start(repo.dir.path().join("repo")).await;
+    let cache = TempDir::new().unwrap();
+    let cfg = server.config(&repo, cache.path());
+    tuf::update(&cfg).await.unwrap();
+    let before = std::fs::read_to_string(cache.path().join("current")).unwrap();
+
+    // 503 on everything (retried once, then reported).
+    server.status.store(503, Ordering::SeqCst);
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert_eq!(e.code(), "tuf.unavailable", "{e}");
+    assert!(e.to_string().contains("HTTP 503"), "{e}");
+
+    // 403/404 on everything: the timestamp is "not found", not unavailable.
+    server.status.store(404, Ordering::SeqCst);
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert_eq!(e.code(), "tuf.fetch", "{e}");
+    assert!(e.to_string().contains("timestamp.json"), "{e}");
+
+    // Slower than the per-attempt timeout: a timeout, bounded by the total timeout.
+    server.status.store(0, Ordering::SeqCst);
+    server.delay_ms.store(3000, Ordering::SeqCst);
+    let t = Instant::now();
+    let e = tuf::update(&cfg).await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(matches!(&e, TufError::Http(c) if c.code() == "client.timeout"), "{e:?}");
+
+    // None of it touched the committed generation.
+    assert_eq!(std::fs::read_to_string(cache.path().join("current")).unwrap(), before);
+    tuf::load_cached(&cfg).await.unwrap();
+    server.stop().await;
 }

@@ -39,7 +39,9 @@ use trust_core::time::UnixTime;
 use trust_core::trust_root::{TrustRootError, TrustedRoot};
 use url::Url;
 
-pub use transport::RecordingTransport;
+pub use transport::{HttpTransport, RecordingTransport};
+
+use crate::client::{ClientError, EndpointConfig};
 
 /// The Sigstore public-good production TUF `root.json` (see `tuf-roots/README.md`).
 pub const PRODUCTION_ROOT: &[u8] = include_bytes!("../../tuf-roots/production/root.json");
@@ -126,6 +128,10 @@ pub enum TufError {
         /// Why.
         detail: String,
     },
+    /// The repository could not be reached or answered with an error (after the HTTP layer's
+    /// retries); names the service (TUF) and the URL.
+    #[error("{0}")]
+    Http(#[source] ClientError),
     /// Any other repository problem (malformed metadata, bad URLs ...).
     #[error("TUF repository error: {0}")]
     Repository(String),
@@ -179,6 +185,8 @@ impl TufError {
             TufError::Verification { .. } => "tuf.verification",
             TufError::MissingTarget { .. } => "tuf.missing_target",
             TufError::Fetch { .. } => "tuf.fetch",
+            TufError::Http(e) if e.is_unavailable() => "tuf.unavailable",
+            TufError::Http(_) => "tuf.http",
             TufError::Repository(_) => "tuf.repository",
             TufError::ClockSteppedBackward { .. } => "tuf.clock_stepped_backward",
             TufError::TrustedRoot(_) => "tuf.trusted_root_invalid",
@@ -187,6 +195,12 @@ impl TufError {
             TufError::CacheIo { .. } => "tuf.cache_io",
             TufError::Config(_) => "tuf.config",
         }
+    }
+
+    /// Whether the repository could not be used right now (timeout, connection failure, 5xx, 429):
+    /// a server reports the TUF service as unavailable and keeps its cached material.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, TufError::Http(e) if e.is_unavailable())
     }
 
     /// Whether the error is the operator's input (configuration, initial root) rather than the
@@ -258,8 +272,8 @@ pub struct TufConfig {
     pub initial_root: InitialRoot,
     /// The local cache directory (one per repository).
     pub cache_dir: PathBuf,
-    /// Timeout of each HTTP fetch.
-    pub fetch_timeout: Duration,
+    /// HTTP timeouts, retries, CA pinning and body limit for the repository.
+    pub endpoint: EndpointConfig,
 }
 
 fn parse_url(s: &str) -> Result<Url, TufError> {
@@ -280,7 +294,7 @@ impl TufConfig {
             targets_url,
             initial_root,
             cache_dir,
-            fetch_timeout: Duration::from_secs(30),
+            endpoint: EndpointConfig::default(),
         })
     }
 
@@ -479,6 +493,8 @@ fn classify(e: &(dyn StdError + 'static)) -> TufError {
                 }
                 _ => {}
             }
+        } else if let Some(ce) = err.downcast_ref::<ClientError>() {
+            return TufError::Http(ce.clone());
         } else if let Some(te) = err.downcast_ref::<tough::TransportError>() {
             fetch.get_or_insert(TufError::Fetch {
                 url: te.url().to_string(),
@@ -599,14 +615,18 @@ async fn material(
     })
 }
 
-/// The transport for a URL scheme: `file://` through tough's filesystem transport.
+/// The transport: HTTP(S) through [`HttpTransport`], `file://` through tough's filesystem
+/// transport.
 fn transport_for(cfg: &TufConfig) -> Result<Box<dyn Transport>, TufError> {
-    match (cfg.metadata_url.scheme(), cfg.targets_url.scheme()) {
-        ("file", "file") => Ok(Box::new(FilesystemTransport)),
-        (m, t) => Err(TufError::Config(format!(
-            "no transport for the URL schemes {m}:// and {t}:// (supported: file://)"
-        ))),
+    for url in [&cfg.metadata_url, &cfg.targets_url] {
+        if !matches!(url.scheme(), "http" | "https" | "file") {
+            return Err(TufError::Config(format!(
+                "unsupported URL scheme in {url} (use https://, http:// or file://)"
+            )));
+        }
     }
+    let t = HttpTransport::new(cfg.endpoint.clone()).map_err(|e| TufError::Config(e.to_string()))?;
+    Ok(Box::new(t))
 }
 
 /// Fetches and verifies the repository, commits it to the cache, and returns the trust material.
