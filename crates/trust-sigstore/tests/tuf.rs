@@ -2,22 +2,13 @@
 //! made per test), holding the real Sigstore trusted roots from `fixtures/`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::Ed25519KeyPair;
-use jiff::Timestamp;
-use std::collections::HashMap;
-use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-use tough::editor::signed::{PathExists, SignedRole};
-use tough::editor::RepositoryEditor;
-use tough::key_source::KeySource;
-use tough::schema::{KeyHolder, RoleKeys, RoleType, Root};
-use tough::sign::Sign;
 use trust_sigstore::client::EndpointConfig;
+use trust_sigstore::tuf::testing::{in_secs, TestRepo};
 use trust_sigstore::tuf::{self, InitialRoot, MaterialSource, TufConfig, TufError};
 use url::Url;
 
@@ -26,125 +17,6 @@ fn fixture(path: &str) -> Vec<u8> {
         .join("../../fixtures/sigstore-trust-roots")
         .join(path);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn in_secs(secs: i64) -> Timestamp {
-    Timestamp::from_second(Timestamp::now().as_second() + secs).unwrap()
-}
-
-/// An Ed25519 key held in memory.
-#[derive(Debug)]
-struct MemKey(Vec<u8>);
-
-#[tough::async_trait]
-impl KeySource for MemKey {
-    async fn as_sign(&self) -> Result<Box<dyn Sign>, Box<dyn std::error::Error + Send + Sync + 'static>> {
-        Ok(Box::new(tough::sign::parse_keypair(&self.0)?))
-    }
-    async fn write(&self, _: &str, _: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
-        Ok(())
-    }
-}
-
-/// A TUF repository on disk: `repo/metadata`, `repo/targets`, signed by one Ed25519 key per run.
-struct TestRepo {
-    dir: TempDir,
-    keys: Vec<Box<dyn KeySource>>,
-    root_path: PathBuf,
-}
-
-impl TestRepo {
-    async fn new() -> Self {
-        let dir = TempDir::new().unwrap();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
-        let keys: Vec<Box<dyn KeySource>> = vec![Box::new(MemKey(pkcs8.as_ref().to_vec()))];
-        let root_path = dir.path().join("initial-root.json");
-        let repo = TestRepo { dir, keys, root_path };
-        let root = repo.root_doc(1).await;
-        std::fs::write(&repo.root_path, &root).unwrap();
-        repo
-    }
-
-    fn metadata(&self) -> PathBuf {
-        self.dir.path().join("repo/metadata")
-    }
-
-    fn targets(&self) -> PathBuf {
-        self.dir.path().join("repo/targets")
-    }
-
-    /// A root of `version`, self-signed (for version > 1 also by the previous root: same key).
-    async fn root_doc(&self, version: u64) -> Vec<u8> {
-        let key = self.keys[0].as_sign().await.unwrap().tuf_key();
-        let key_id = key.key_id().unwrap();
-        let role = RoleKeys {
-            keyids: vec![key_id.clone()],
-            threshold: NonZeroU64::new(1).unwrap(),
-            _extra: HashMap::new(),
-        };
-        let root = Root {
-            spec_version: "1.0.0".into(),
-            consistent_snapshot: true,
-            version: NonZeroU64::new(version).unwrap(),
-            expires: in_secs(365 * 86400),
-            keys: HashMap::from([(key_id, key)]),
-            roles: [
-                RoleType::Root,
-                RoleType::Snapshot,
-                RoleType::Targets,
-                RoleType::Timestamp,
-            ]
-            .into_iter()
-            .map(|r| (r, role.clone()))
-            .collect(),
-            _extra: HashMap::new(),
-        };
-        let signed = SignedRole::new(root.clone(), &KeyHolder::Root(root), &self.keys, &SystemRandom::new())
-            .await
-            .unwrap();
-        signed.buffer().clone()
-    }
-
-    /// Publishes a version of the repository (targets/snapshot/timestamp all at `version`).
-    async fn publish(&self, root: &Path, version: u64, files: &[(&str, &[u8])], timestamp_expires: Timestamp) {
-        let staging = self.dir.path().join(format!("staging-{version}"));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).unwrap();
-        let mut paths = Vec::new();
-        for (name, bytes) in files {
-            let p = staging.join(name);
-            std::fs::write(&p, bytes).unwrap();
-            paths.push(p);
-        }
-        let v = NonZeroU64::new(version).unwrap();
-        let mut editor = RepositoryEditor::new(root).await.unwrap();
-        editor
-            .snapshot_version(v)
-            .snapshot_expires(in_secs(86400))
-            .timestamp_version(v)
-            .timestamp_expires(timestamp_expires)
-            .targets_version(v)
-            .unwrap()
-            .targets_expires(in_secs(86400))
-            .unwrap();
-        editor.add_target_paths(paths).await.unwrap();
-        let signed = editor.sign(&self.keys).await.unwrap();
-        signed.write(self.metadata()).await.unwrap();
-        signed
-            .copy_targets(&staging, self.targets(), PathExists::Replace)
-            .await
-            .unwrap();
-    }
-
-    fn config(&self, cache: &Path) -> TufConfig {
-        TufConfig {
-            metadata_url: Url::from_directory_path(self.metadata()).unwrap(),
-            targets_url: Url::from_directory_path(self.targets()).unwrap(),
-            initial_root: InitialRoot::File(self.root_path.clone()),
-            cache_dir: cache.to_path_buf(),
-            endpoint: fast_endpoint(),
-        }
-    }
 }
 
 /// Short timeouts and one quick retry, so fault tests stay fast.
@@ -156,6 +28,13 @@ fn fast_endpoint() -> EndpointConfig {
         max_retries: 1,
         initial_backoff: Duration::from_millis(20),
         ..EndpointConfig::default()
+    }
+}
+
+fn config(repo: &TestRepo, cache: &Path) -> TufConfig {
+    TufConfig {
+        endpoint: fast_endpoint(),
+        ..repo.config(cache)
     }
 }
 
@@ -191,7 +70,7 @@ async fn update_then_offline_reload_reverifies() {
     let files = production_files();
     repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
     let cache = TempDir::new().unwrap();
-    let cfg = repo.config(cache.path());
+    let cfg = config(&repo, cache.path());
 
     // Nothing cached yet.
     let e = tuf::load_cached(&cfg).await.unwrap_err();
@@ -234,7 +113,7 @@ async fn tampered_cache_is_refused_on_load() {
     let files = production_files();
     repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
     let cache = TempDir::new().unwrap();
-    let cfg = repo.config(cache.path());
+    let cfg = config(&repo, cache.path());
     tuf::update(&cfg).await.unwrap();
 
     // 1. One byte of the cached trusted root changed: hash mismatch.
@@ -282,12 +161,12 @@ async fn expired_timestamp_names_role_and_time() {
     let expired_at = in_secs(-3600);
     repo.publish(&repo.root_path, 1, &refs(&files), expired_at).await;
     let cache = TempDir::new().unwrap();
-    let cfg = repo.config(cache.path());
+    let cfg = config(&repo, cache.path());
     let e = tuf::update(&cfg).await.unwrap_err();
     match &e {
         TufError::Expired { role, expires } => {
             assert_eq!(role, "timestamp");
-            assert_eq!(expires.unwrap().secs(), expired_at.as_second());
+            assert_eq!(expires.unwrap().secs(), expired_at);
         }
         other => panic!("{other:?}"),
     }
@@ -304,7 +183,7 @@ async fn cached_repository_expires_offline() {
     let files = production_files();
     repo.publish(&repo.root_path, 1, &refs(&files), in_secs(2)).await;
     let cache = TempDir::new().unwrap();
-    let cfg = repo.config(cache.path());
+    let cfg = config(&repo, cache.path());
     tuf::update(&cfg).await.unwrap();
     tuf::load_cached(&cfg).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
@@ -321,7 +200,7 @@ async fn new_version_picked_up_rollback_refused() {
     let prod = production_files();
     repo.publish(&repo.root_path, 1, &refs(&prod), in_secs(3600)).await;
     let cache = TempDir::new().unwrap();
-    let cfg = repo.config(cache.path());
+    let cfg = config(&repo, cache.path());
     tuf::update(&cfg).await.unwrap();
 
     // Version 2: a rotated root (2.root.json, cross-signed) and a different trusted root.
@@ -377,7 +256,7 @@ async fn missing_trusted_root_target() {
     )];
     repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
     let cache = TempDir::new().unwrap();
-    let e = tuf::update(&repo.config(cache.path())).await.unwrap_err();
+    let e = tuf::update(&config(&repo, cache.path())).await.unwrap_err();
     assert!(
         matches!(&e, TufError::MissingTarget { name } if name == tuf::TRUSTED_ROOT_TARGET),
         "{e:?}"
@@ -395,7 +274,7 @@ async fn invalid_trusted_root_target_is_refused() {
     )];
     repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
     let cache = TempDir::new().unwrap();
-    let e = tuf::update(&repo.config(cache.path())).await.unwrap_err();
+    let e = tuf::update(&config(&repo, cache.path())).await.unwrap_err();
     assert_eq!(e.code(), "tuf.trusted_root_invalid", "{e}");
     assert!(!cache.path().join("current").exists());
 }
@@ -408,7 +287,7 @@ async fn wrong_initial_root_is_refused() {
     let cache = TempDir::new().unwrap();
     // Another repository's root (another key) does not sign this repository's metadata.
     let other = TestRepo::new().await;
-    let mut cfg = repo.config(cache.path());
+    let mut cfg = config(&repo, cache.path());
     cfg.initial_root = InitialRoot::File(other.root_path.clone());
     let e = tuf::update(&cfg).await.unwrap_err();
     assert!(
@@ -499,7 +378,7 @@ impl FileServer {
     }
 
     fn config(&self, repo: &TestRepo, cache: &Path) -> TufConfig {
-        let mut cfg = repo.config(cache);
+        let mut cfg = config(repo, cache);
         cfg.metadata_url = Url::parse(&format!("http://{}/metadata/", self.addr)).unwrap();
         cfg.targets_url = Url::parse(&format!("http://{}/targets/", self.addr)).unwrap();
         cfg

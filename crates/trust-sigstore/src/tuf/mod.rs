@@ -24,6 +24,8 @@
 //! lengths and hashes) through tough's filesystem transport over the generation, with a scratch
 //! copy of the datastore, and parses the trusted root with [`TrustedRoot::from_json`].
 
+#[cfg(feature = "testing")]
+pub mod testing;
 mod transport;
 
 use aws_lc_rs::digest::{digest, SHA256};
