@@ -11,3 +11,4 @@
 pub mod client;
 pub mod content;
 pub mod embedded;
+pub mod tuf;
