@@ -7,6 +7,7 @@ pub mod fulcio;
 pub mod http;
 pub mod rekor;
 pub mod token;
+pub mod tsa;
 
 pub use config::{ClientTrustConfig, ConfigError, SelectedServices, Selector, ServiceEndpoint, SigningConfig};
 pub use error::ClientError;
@@ -14,6 +15,7 @@ pub use fulcio::{CertificateRequest, FulcioClient, SigningCertificate};
 pub use http::{EndpointConfig, HttpClient, Idempotency, Response, Service};
 pub use rekor::{ProposedEntry, RekorClient, VerifiedEntry};
 pub use token::{IdentityToken, TokenClaims, TokenError, TokenSource};
+pub use tsa::{SignedTimestamp, TsaClient};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
