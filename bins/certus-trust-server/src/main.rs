@@ -145,7 +145,7 @@ fn trusted_root(c: &Config, base: TrustedRoot) -> Result<TrustedRoot, Failure> {
 }
 
 /// The verifier over [`trusted_root`].
-fn verifier(c: &Config, base: TrustedRoot) -> Result<Verifier, Failure> {
+fn build_verifier(c: &Config, base: TrustedRoot) -> Result<Verifier, Failure> {
     Verifier::new(trusted_root(c, base)?, VerifierConfig::default()).map_err(|e| Failure(e.code(), e.to_string()))
 }
 
@@ -255,14 +255,18 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
                     let local =
                         LocalSigstore::open(&c.data_dir, store.clone(), passphrase().as_deref(), c.limits.max_batch)
                             .map_err(|e| Failure(e.code(), e.to_string()))?;
-                    let own = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes())
-                        .map_err(|e| Failure("config.trusted_root_invalid", format!("the service's own trusted root: {e}")))?;
-                    let verifier = verifier(&c, own)?;
-                    (Backend::Local(local), verifier, None)
+                    let own = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).map_err(|e| {
+                        Failure(
+                            "config.trusted_root_invalid",
+                            format!("the service's own trusted root: {e}"),
+                        )
+                    })?;
+                    let verifier = build_verifier(&c, own)?;
+                    (Backend::Local(Box::new(local)), verifier, None)
                 }
                 Mode::Sigstore => {
                     let (signer, refresh) = sigstore_mode::start(&c).await?;
-                    let verifier = verifier(&c, signer.material().trusted_root)?;
+                    let verifier = build_verifier(&c, signer.material().trusted_root)?;
                     (Backend::Sigstore(signer), verifier, refresh)
                 }
             };
@@ -279,7 +283,11 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
             if let Some(refresh) = refresh {
                 let c = c.clone();
                 let state = state.clone();
-                tokio::spawn(refresh.run(move |root| verifier(&c, root).map(|v| state.set_verifier(v)).map_err(|Failure(code, m)| format!("{code}: {m}"))));
+                tokio::spawn(refresh.run(move |root| {
+                    build_verifier(&c, root)
+                        .map(|v| state.set_verifier(v))
+                        .map_err(|Failure(code, m)| format!("{code}: {m}"))
+                }));
             }
             if let Some(path) = c.policy_file.clone() {
                 tokio::spawn(reload_policies_on_sighup(state.clone(), path));

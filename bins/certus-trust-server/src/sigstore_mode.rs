@@ -32,10 +32,12 @@ fn fail(e: SignError) -> Failure {
 fn endpoint(c: &Config) -> Result<EndpointConfig, Failure> {
     let s = &c.sigstore;
     let ca_bundle = match &s.ca_bundle {
-        Some(p) => Some(
-            String::from_utf8(read("ca_bundle", p)?)
-                .map_err(|_| Failure("config.invalid", format!("sigstore.ca_bundle {}: not PEM text", p.display())))?,
-        ),
+        Some(p) => Some(String::from_utf8(read("ca_bundle", p)?).map_err(|_| {
+            Failure(
+                "config.invalid",
+                format!("sigstore.ca_bundle {}: not PEM text", p.display()),
+            )
+        })?),
         None => None,
     };
     let timeout = Duration::from_secs(s.timeout_secs);
@@ -68,7 +70,10 @@ fn tuf_config(c: &Config) -> Result<TufConfig, Failure> {
         Some("staging") => TufConfig::staging(cache).map_err(fail)?,
         Some(url) => {
             let root = s.tuf_root.clone().ok_or_else(|| {
-                Failure("config.invalid", "sigstore.tuf_root is needed for a private repository".into())
+                Failure(
+                    "config.invalid",
+                    "sigstore.tuf_root is needed for a private repository".into(),
+                )
             })?;
             TufConfig::new(url, InitialRoot::File(root), cache).map_err(fail)?
         }
@@ -111,7 +116,9 @@ impl Refresh {
                     }
                     tracing::info!(source = %source, "trust material refreshed");
                 }
-                Err(Failure(code, m)) => tracing::warn!(code, "TUF refresh failed, keeping the current trust material: {m}"),
+                Err(Failure(code, m)) => {
+                    tracing::warn!(code, "TUF refresh failed, keeping the current trust material: {m}")
+                }
             }
         }
     }
@@ -128,9 +135,7 @@ pub(crate) async fn start(c: &Config) -> Result<(Arc<SigstoreSigner>, Option<Ref
         }
     };
     tracing::info!(source = %material.source, "sigstore trust material loaded");
-    let signer = Arc::new(
-        SigstoreSigner::new(material, token_source(c), endpoint(c)?).map_err(fail)?,
-    );
+    let signer = Arc::new(SigstoreSigner::new(material, token_source(c), endpoint(c)?).map_err(fail)?);
     let refresh = tuf.map(|cfg| Refresh {
         cfg,
         signer: signer.clone(),

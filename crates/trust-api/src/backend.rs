@@ -7,8 +7,8 @@ use crate::AppState;
 use axum::http::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
-use trust_sigstore::client::config::CLIENT_TRUST_CONFIG_MEDIA_TYPE;
 use trust_core::time::UnixTime;
+use trust_sigstore::client::config::CLIENT_TRUST_CONFIG_MEDIA_TYPE;
 use trust_sigstore::client::rekor::VerifiedEntry;
 use trust_sigstore::embedded::local::{LocalSigstore, SignRequest};
 use trust_sigstore::embedded::store::SignedArtifact;
@@ -17,8 +17,8 @@ use trust_store::Store;
 
 /// Where signings go.
 pub enum Backend {
-    /// The embedded CA, log and TSA.
-    Local(LocalSigstore<Store>),
+    /// The embedded CA, log and TSA (boxed: it is large next to the other variant).
+    Local(Box<LocalSigstore<Store>>),
     /// Fulcio, Rekor and TSAs from the signing config.
     Sigstore(Arc<SigstoreSigner>),
 }

@@ -11,4 +11,5 @@
 pub mod client;
 pub mod content;
 pub mod embedded;
+pub mod remote;
 pub mod tuf;

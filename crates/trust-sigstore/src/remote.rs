@@ -91,7 +91,10 @@ impl TrustMaterial {
         match tuf::update(cfg).await {
             Ok(m) => TrustMaterial::from_tuf(m),
             Err(update) => {
-                tracing::warn!(code = update.code(), "TUF update failed, trying the verified cache: {update}");
+                tracing::warn!(
+                    code = update.code(),
+                    "TUF update failed, trying the verified cache: {update}"
+                );
                 match tuf::load_cached(cfg).await {
                     Ok(m) => TrustMaterial::from_tuf(m),
                     Err(cached) => {
@@ -305,8 +308,8 @@ impl SigstoreSigner {
 
         let mut timestamps = Vec::with_capacity(services.tsas.len());
         for tsa in &services.tsas {
-            let client = TsaClient::new(&tsa.url, self.tsa_http.clone());
-            timestamps.push(client.timestamp(&signed.signature).await?);
+            let client = TsaClient::new(&tsa.url, self.tsa_http.clone(), &loaded.material.trusted_root)?;
+            timestamps.push(client.timestamp(&signed.signature).await?.token_der);
         }
 
         let proposed = match &signed.envelope {
@@ -378,38 +381,42 @@ impl SigstoreSigner {
             }
         };
         let fulcio = FulcioClient::new(&services.fulcio.url, self.fulcio_http.clone());
-        let bounded = |f| async move {
-            match tokio::time::timeout(per_probe, f).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("no answer within {per_probe:?}")),
-            }
-        };
-        let res = bounded(Box::pin(async {
-            fulcio.configuration().await.map(|_| "up".to_owned()).map_err(|e| e.to_string())
-        }) as Probe<'_>)
+        let res = bounded(per_probe, async {
+            fulcio
+                .configuration()
+                .await
+                .map(|_| "up".to_owned())
+                .map_err(|e| e.to_string())
+        })
         .await;
         out.push(status("fulcio", &services.fulcio.url, res));
-        for r in m.signing_config.rekor_with_versions(REKOR_VERSIONS, at).unwrap_or_default().iter() {
+        for r in m
+            .signing_config
+            .rekor_with_versions(REKOR_VERSIONS, at)
+            .unwrap_or_default()
+            .iter()
+        {
             let client = RekorClient::new(&r.url, self.rekor_http.clone(), &m.trusted_root);
-            let res = bounded(Box::pin(async {
+            let res = bounded(per_probe, async {
                 client
                     .log_info()
                     .await
                     .map(|i| format!("tree size {}", i.tree_size))
                     .map_err(|e| e.to_string())
-            }))
+            })
             .await;
             out.push(status("rekor", &r.url, res));
         }
         for t in &services.tsas {
-            let client = TsaClient::new(&t.url, self.tsa_http.clone());
-            let res = bounded(Box::pin(async {
-                client
-                    .cert_chain()
-                    .await
-                    .map(|c| format!("{} certificates", c.len()))
-                    .map_err(|e| e.to_string())
-            }))
+            let url = format!("{}/certchain", t.url.trim_end_matches('/'));
+            let http = &self.tsa_http;
+            let res = bounded(per_probe, async {
+                let resp = http.get(&url, "application/pem-certificate-chain").await;
+                match resp.and_then(|r| http.ensure_success(&url, r)) {
+                    Ok(_) => Ok("up".to_owned()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
             .await;
             out.push(status("tsa", &t.url, res));
         }
@@ -417,7 +424,15 @@ impl SigstoreSigner {
     }
 }
 
-type Probe<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>;
+/// `probe`, or an error once `per_probe` has passed.
+async fn bounded(
+    per_probe: std::time::Duration,
+    probe: impl std::future::Future<Output = Result<String, String>>,
+) -> Result<String, String> {
+    tokio::time::timeout(per_probe, probe)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {per_probe:?}")))
+}
 
 fn status(name: &'static str, url: &str, res: Result<String, String>) -> ServiceStatus {
     match res {
@@ -459,9 +474,13 @@ fn self_check(
         .now(at)
         .build()
         .map_err(|e| SignError::Verify(e.into()))?;
-    let verified = verifier.verify_json(bundle.as_bytes(), &policy).map_err(SignError::Verify)?;
+    let verified = verifier
+        .verify_json(bundle.as_bytes(), &policy)
+        .map_err(SignError::Verify)?;
     match verified.signer {
         VerifiedSigner::Certificate { identity, issuer, .. } => Ok((identity, issuer.unwrap_or_default())),
-        _ => Err(SignError::Material("the bundle was not signed with a certificate".into())),
+        _ => Err(SignError::Material(
+            "the bundle was not signed with a certificate".into(),
+        )),
     }
 }

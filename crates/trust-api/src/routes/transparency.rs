@@ -119,7 +119,12 @@ pub async fn search(
         )
     })?;
     let digest = parse_digest("artifact", &artifact)?;
-    let leaves = state.local()?.log().store().leaves_by_digest(&digest.to_string()).await?;
+    let leaves = state
+        .local()?
+        .log()
+        .store()
+        .leaves_by_digest(&digest.to_string())
+        .await?;
     Ok(Json(SearchResponse {
         artifact: digest.to_string(),
         entries: leaves.into_iter().map(|l| entry_dto(l, None)).collect(),
