@@ -30,6 +30,9 @@ pub const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 
 use super::now;
 
+mod proposed;
+pub use proposed::{certificate_pem, MAX_PROPOSED_ENTRY};
+
 /// Local-mode failures. Each has a stable code.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
