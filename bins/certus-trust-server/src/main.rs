@@ -252,6 +252,7 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
                 body_limit: c.limits.body_limit,
                 request_timeout: c.request_timeout(),
                 timestamp_signatures: c.timestamp,
+                oidc: None,
                 default_inner_signer: c.upload.inner_identity.clone().zip(c.upload.inner_issuer.clone()),
                 permission_ttl: std::time::Duration::from_secs(c.upload.permission_ttl_secs),
                 default_inner_policy: c.upload.inner_policy.clone(),

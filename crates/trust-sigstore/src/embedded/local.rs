@@ -74,6 +74,9 @@ pub enum LocalError {
     /// The transparency log failed; nothing was logged.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// The proposed entry is already in the log (as Rekor, a duplicate is refused).
+    #[error("the entry is already in the log as {0}")]
+    Duplicate(String),
 }
 
 impl LocalError {
@@ -90,6 +93,7 @@ impl LocalError {
             Self::Ct(e) => e.code(),
             Self::Tsa(e) => e.code(),
             Self::Log(e) => e.code(),
+            Self::Duplicate(_) => "local.duplicate_entry",
         }
     }
 }

@@ -219,6 +219,10 @@ impl<S: LogStore> LocalSigstore<S> {
                 )))
             }
         };
+        let uuid = hex::encode(trust_core::tlog::leaf_hash(&body));
+        if self.log.store().leaf_by_uuid(&uuid).await.map_err(crate::embedded::log::LogError::from)?.is_some() {
+            return Err(LocalError::Duplicate(uuid));
+        }
         let artifact_digest = digest.to_string();
         let record: Option<crate::embedded::log::RecordFn> = match (verifier.signer, verifier.leaf_der) {
             (Some((identity, issuer)), Some(leaf_der)) => {
@@ -368,6 +372,11 @@ mod tests {
             .append_proposed(&hashedrekord(digest.as_bytes(), &sig, &pub_pem))
             .await
             .unwrap();
+        let again = local
+            .append_proposed(&hashedrekord(digest.as_bytes(), &sig, &pub_pem))
+            .await
+            .unwrap_err();
+        assert_eq!(again.code(), "local.duplicate_entry");
         let d = store.data.lock().unwrap();
         assert_eq!((d.leaves.len(), d.artifacts.len()), (1, 0));
     }
