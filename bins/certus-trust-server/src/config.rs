@@ -141,6 +141,9 @@ pub struct Config {
     pub verify: Verify,
     /// Upload gateway.
     pub upload: Upload,
+    /// OIDC issuers whose identity tokens the Fulcio-protocol endpoint (`/api/v2/signingCert`)
+    /// accepts; none = no token is accepted.
+    pub oidc_issuers: Vec<trust_sigstore::oidc::IssuerConfig>,
 }
 
 impl Default for Config {
@@ -158,6 +161,7 @@ impl Default for Config {
             limits: Limits::default(),
             verify: Verify::default(),
             upload: Upload::default(),
+            oidc_issuers: Vec::new(),
         }
     }
 }
@@ -251,6 +255,14 @@ impl Config {
         if let Some(v) = parse_env("CERTUS_TRUST_PERMISSION_TTL_SECS")? {
             c.upload.permission_ttl_secs = v;
         }
+        if let Some(v) = env("CERTUS_TRUST_OIDC_ISSUERS") {
+            c.oidc_issuers = v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(trust_sigstore::oidc::IssuerConfig::new)
+                .collect();
+        }
         c.validate()?;
         Ok(c)
     }
@@ -263,6 +275,20 @@ impl Config {
                  build yet; use mode = \"local\""
                     .into(),
             ));
+        }
+        for (i, issuer) in self.oidc_issuers.iter().enumerate() {
+            if !(issuer.url.starts_with("https://") || issuer.url.starts_with("http://")) {
+                return Err(ConfigError(format!(
+                    "oidc_issuers: {:?} is not an http(s) URL",
+                    issuer.url
+                )));
+            }
+            if issuer.audience.trim().is_empty() {
+                return Err(ConfigError(format!("oidc_issuers: {}: empty audience", issuer.url)));
+            }
+            if self.oidc_issuers[..i].iter().any(|o| o.url == issuer.url) {
+                return Err(ConfigError(format!("oidc_issuers: {} is listed twice", issuer.url)));
+            }
         }
         if self.limits.body_limit == 0 {
             return Err(ConfigError("limits.body_limit must be above 0".into()));

@@ -207,6 +207,18 @@ pub trait JsonFetch: Send + Sync {
     fn get<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
 }
 
+/// Fetching with the Sigstore HTTP layer (timeouts, bounded retries, errors naming the service).
+impl JsonFetch for crate::client::http::HttpClient {
+    fn get<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>> {
+        Box::pin(async move {
+            crate::client::http::HttpClient::get(self, url, "application/json")
+                .await
+                .map(|r| r.body.to_vec())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Jwk {
     Rsa {
@@ -348,6 +360,22 @@ impl OidcVerifier {
             fetch,
             cache: tokio::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A verifier fetching discovery documents and key sets over HTTP(S) with
+    /// [`crate::client::http::HttpClient`] (5 s per attempt, one retry, [`FETCH_TIMEOUT`] overall).
+    pub fn with_http(issuers: Vec<IssuerConfig>) -> Result<Self, OidcError> {
+        use crate::client::http::{EndpointConfig, HttpClient, Service};
+        let config = EndpointConfig {
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            total_timeout: FETCH_TIMEOUT,
+            max_retries: 1,
+            max_body: 1024 * 1024,
+            ..EndpointConfig::default()
+        };
+        let client = HttpClient::new(Service::Oidc, config).map_err(|e| OidcError::Config(e.to_string()))?;
+        Self::new(issuers, Arc::new(client))
     }
 
     /// The configured issuers.

@@ -77,7 +77,11 @@ fn bad_key(detail: impl Into<String>) -> ApiError {
 }
 
 /// Authenticates the request's token against the configured issuers.
-async fn authenticate(state: &SharedState, headers: &HeaderMap, body_token: Option<&str>) -> Result<VerifiedToken, ApiError> {
+async fn authenticate(
+    state: &SharedState,
+    headers: &HeaderMap,
+    body_token: Option<&str>,
+) -> Result<VerifiedToken, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -199,7 +203,9 @@ pub async fn signing_cert(
         .map_err(ca_error)?;
     let mut chain = vec![certificate_pem(&issued.leaf_der)];
     chain.extend(issued.chain_der.iter().map(|d| certificate_pem(d)));
-    Ok(Json(json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}})))
+    Ok(Json(
+        json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}}),
+    ))
 }
 
 /// Fulcio v2 `GetTrustBundle`: the CA chain.
@@ -246,6 +252,12 @@ pub async fn timestamp(State(state): State<SharedState>, body: Bytes) -> Result<
 #[utoipa::path(get, path = "/api/v1/timestamp/certchain", tag = "sigstore",
     responses((status = 200, content_type = "application/pem-certificate-chain")))]
 pub async fn timestamp_chain(State(state): State<SharedState>) -> Response {
-    let pem: String = state.local.tsa().chain_der().iter().map(|d| certificate_pem(d)).collect();
+    let pem: String = state
+        .local
+        .tsa()
+        .chain_der()
+        .iter()
+        .map(|d| certificate_pem(d))
+        .collect();
     ([(header::CONTENT_TYPE, "application/pem-certificate-chain")], pem).into_response()
 }

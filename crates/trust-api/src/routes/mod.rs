@@ -41,7 +41,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/api/v1/log", get(rekor::log_info))
         .route("/api/v1/log/publicKey", get(rekor::public_key))
         .route("/api/v1/log/proof", get(rekor::log_proof))
-        .route("/api/v1/log/entries", post(rekor::create_entry).get(rekor::entry_by_index))
+        .route(
+            "/api/v1/log/entries",
+            post(rekor::create_entry).get(rekor::entry_by_index),
+        )
         .route("/api/v1/log/entries/retrieve", post(rekor::retrieve_entries))
         .route("/api/v1/log/entries/{uuid}", get(rekor::entry_by_uuid))
         .route("/api/v1/index/retrieve", post(rekor::search_index))

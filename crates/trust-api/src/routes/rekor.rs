@@ -113,7 +113,10 @@ fn not_found(what: String) -> ApiError {
 #[utoipa::path(get, path = "/api/v1/log/entries/{uuid}", tag = "rekor",
     params(("uuid" = String, Path, description = "entry UUID")),
     responses((status = 200, description = "LogEntry"), (status = 404, body = crate::error::Problem)))]
-pub async fn entry_by_uuid(State(state): State<SharedState>, Path(uuid): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn entry_by_uuid(
+    State(state): State<SharedState>,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let leaf = leaf_by_uuid(&state, &uuid).await?.ok_or_else(|| not_found(uuid))?;
     Ok(Json(entry_with_proof(&state, &leaf).await?))
 }
@@ -129,7 +132,10 @@ pub struct IndexQuery {
 /// Rekor v1 `getLogEntryByIndex`.
 #[utoipa::path(get, path = "/api/v1/log/entries", tag = "rekor", params(IndexQuery),
     responses((status = 200, description = "LogEntry"), (status = 404, body = crate::error::Problem)))]
-pub async fn entry_by_index(State(state): State<SharedState>, Query(q): Query<IndexQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn entry_by_index(
+    State(state): State<SharedState>,
+    Query(q): Query<IndexQuery>,
+) -> Result<Json<Value>, ApiError> {
     let index = q
         .log_index
         .ok_or_else(|| ApiError::bad_request("rekor.missing_log_index", "query parameter logIndex is required"))?;
@@ -218,7 +224,11 @@ pub async fn search_index(
     let hash = req
         .hash
         .ok_or_else(|| ApiError::bad_request("rekor.missing_hash", "send a hash (sha256:<hex>)"))?;
-    let prefixed = if hash.contains(':') { hash } else { format!("sha256:{hash}") };
+    let prefixed = if hash.contains(':') {
+        hash
+    } else {
+        format!("sha256:{hash}")
+    };
     let digest = super::parse_digest("hash", &prefixed.to_ascii_lowercase())?;
     let leaves = state.local.log().store().leaves_by_digest(&digest.to_string()).await?;
     Ok(Json(leaves.into_iter().map(|l| l.uuid).collect()))

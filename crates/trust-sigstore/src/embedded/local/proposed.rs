@@ -220,7 +220,14 @@ impl<S: LogStore> LocalSigstore<S> {
             }
         };
         let uuid = hex::encode(trust_core::tlog::leaf_hash(&body));
-        if self.log.store().leaf_by_uuid(&uuid).await.map_err(crate::embedded::log::LogError::from)?.is_some() {
+        if self
+            .log
+            .store()
+            .leaf_by_uuid(&uuid)
+            .await
+            .map_err(crate::embedded::log::LogError::from)?
+            .is_some()
+        {
             return Err(LocalError::Duplicate(uuid));
         }
         let artifact_digest = digest.to_string();
