@@ -192,6 +192,9 @@ pub struct Config {
     pub upload: Upload,
     /// Sigstore mode.
     pub sigstore: SigstoreSection,
+    /// OIDC issuers whose identity tokens the Fulcio-protocol endpoint (`/api/v2/signingCert`)
+    /// accepts; none = no token is accepted.
+    pub oidc_issuers: Vec<trust_sigstore::oidc::IssuerConfig>,
 }
 
 impl Default for Config {
@@ -210,6 +213,7 @@ impl Default for Config {
             verify: Verify::default(),
             upload: Upload::default(),
             sigstore: SigstoreSection::default(),
+            oidc_issuers: Vec::new(),
         }
     }
 }
@@ -327,6 +331,14 @@ impl Config {
         if let Some(v) = env("CERTUS_TRUST_SIGSTORE_CA_BUNDLE") {
             c.sigstore.ca_bundle = Some(v.into());
         }
+        if let Some(v) = env("CERTUS_TRUST_OIDC_ISSUERS") {
+            c.oidc_issuers = v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(trust_sigstore::oidc::IssuerConfig::new)
+                .collect();
+        }
         c.validate()?;
         Ok(c)
     }
@@ -335,6 +347,20 @@ impl Config {
         self.listen_addr()?;
         if self.mode == Mode::Sigstore {
             self.validate_sigstore()?;
+        }
+        for (i, issuer) in self.oidc_issuers.iter().enumerate() {
+            if !(issuer.url.starts_with("https://") || issuer.url.starts_with("http://")) {
+                return Err(ConfigError(format!(
+                    "oidc_issuers: {:?} is not an http(s) URL",
+                    issuer.url
+                )));
+            }
+            if issuer.audience.trim().is_empty() {
+                return Err(ConfigError(format!("oidc_issuers: {}: empty audience", issuer.url)));
+            }
+            if self.oidc_issuers[..i].iter().any(|o| o.url == issuer.url) {
+                return Err(ConfigError(format!("oidc_issuers: {} is listed twice", issuer.url)));
+            }
         }
         if self.limits.body_limit == 0 {
             return Err(ConfigError("limits.body_limit must be above 0".into()));

@@ -149,6 +149,18 @@ fn build_verifier(c: &Config, base: TrustedRoot) -> Result<Verifier, Failure> {
     Verifier::new(trusted_root(c, base)?, VerifierConfig::default()).map_err(|e| Failure(e.code(), e.to_string()))
 }
 
+/// The verifier for `oidc_issuers` (`None` when none is configured: signingCert answers 401).
+fn oidc_verifier(c: &Config) -> Result<Option<std::sync::Arc<trust_sigstore::oidc::OidcVerifier>>, Failure> {
+    if c.oidc_issuers.is_empty() {
+        return Ok(None);
+    }
+    let v = trust_sigstore::oidc::OidcVerifier::with_http(c.oidc_issuers.clone())
+        .map_err(|e| Failure("config.invalid", e.to_string()))?;
+    let urls: Vec<&str> = c.oidc_issuers.iter().map(|i| i.url.as_str()).collect();
+    tracing::info!(issuers = ?urls, "accepting OIDC identity tokens on /api/v2/signingCert");
+    Ok(Some(std::sync::Arc::new(v)))
+}
+
 /// Loads `policy_file`; a policy file with errors stops the start, each error with its line.
 /// `upload.inner_policy` must name a policy of it.
 fn load_policies(c: &Config) -> Result<Option<PolicySet>, Failure> {
@@ -274,6 +286,7 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
                 body_limit: c.limits.body_limit,
                 request_timeout: c.request_timeout(),
                 timestamp_signatures: c.timestamp,
+                oidc: oidc_verifier(&c)?,
                 default_inner_signer: c.upload.inner_identity.clone().zip(c.upload.inner_issuer.clone()),
                 permission_ttl: std::time::Duration::from_secs(c.upload.permission_ttl_secs),
                 default_inner_policy: c.upload.inner_policy.clone(),

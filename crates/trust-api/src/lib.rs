@@ -51,6 +51,8 @@ pub struct ApiConfig {
     /// The named policy (in the policy file) the upload gateway applies to the inner signer when
     /// a request names neither an expected signer nor a policy.
     pub default_inner_policy: Option<String>,
+    /// The OIDC issuers trusted by the Fulcio-protocol endpoint (`None`: no token is accepted).
+    pub oidc: Option<Arc<trust_sigstore::oidc::OidcVerifier>>,
 }
 
 impl Default for ApiConfig {
@@ -62,6 +64,7 @@ impl Default for ApiConfig {
             default_inner_signer: None,
             permission_ttl: Duration::from_secs(3600),
             default_inner_policy: None,
+            oidc: None,
         }
     }
 }

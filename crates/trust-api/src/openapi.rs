@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers and types.
 
-use crate::routes::{health, keys, permit, sign, transparency, verify};
+use crate::routes::{fulcio, health, keys, permit, rekor, sign, transparency, verify};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -26,6 +26,19 @@ use utoipa::OpenApi;
         health::ready,
         health::metrics,
         openapi_json,
+        fulcio::signing_cert,
+        fulcio::trust_bundle,
+        fulcio::configuration,
+        fulcio::timestamp,
+        fulcio::timestamp_chain,
+        rekor::create_entry,
+        rekor::entry_by_uuid,
+        rekor::entry_by_index,
+        rekor::retrieve_entries,
+        rekor::search_index,
+        rekor::log_info,
+        rekor::log_proof,
+        rekor::public_key,
     ),
     components(schemas(crate::error::Problem))
 )]

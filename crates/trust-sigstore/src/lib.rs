@@ -11,5 +11,6 @@
 pub mod client;
 pub mod content;
 pub mod embedded;
+pub mod oidc;
 pub mod remote;
 pub mod tuf;

@@ -6,9 +6,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use trust_core::crypto::{Digest, HashAlgorithm};
 
+pub mod fulcio;
 pub mod health;
 pub mod keys;
 pub mod permit;
+pub mod rekor;
 pub mod sign;
 pub mod transparency;
 pub mod verify;
@@ -30,6 +32,22 @@ pub fn routes() -> Router<SharedState> {
         .route("/v1/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
         .route("/v1/openapi.json", get(crate::openapi::openapi_json))
+        // The standard Sigstore protocols (local mode as a private Sigstore).
+        .route("/api/v2/signingCert", post(fulcio::signing_cert))
+        .route("/api/v2/trustBundle", get(fulcio::trust_bundle))
+        .route("/api/v2/configuration", get(fulcio::configuration))
+        .route("/api/v1/timestamp", post(fulcio::timestamp))
+        .route("/api/v1/timestamp/certchain", get(fulcio::timestamp_chain))
+        .route("/api/v1/log", get(rekor::log_info))
+        .route("/api/v1/log/publicKey", get(rekor::public_key))
+        .route("/api/v1/log/proof", get(rekor::log_proof))
+        .route(
+            "/api/v1/log/entries",
+            post(rekor::create_entry).get(rekor::entry_by_index),
+        )
+        .route("/api/v1/log/entries/retrieve", post(rekor::retrieve_entries))
+        .route("/api/v1/log/entries/{uuid}", get(rekor::entry_by_uuid))
+        .route("/api/v1/index/retrieve", post(rekor::search_index))
 }
 
 /// Parses `sha256:<64 lowercase hex>` with a specific error naming the field.

@@ -28,6 +28,9 @@ pub use crate::content::{SignContent, IN_TOTO_STATEMENT_V1};
 
 use super::now;
 
+mod proposed;
+pub use proposed::{certificate_pem, MAX_PROPOSED_ENTRY};
+
 /// Local-mode failures. Each has a stable code.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -69,6 +72,9 @@ pub enum LocalError {
     /// The transparency log failed; nothing was logged.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// The proposed entry is already in the log (as Rekor, a duplicate is refused).
+    #[error("the entry is already in the log as {0}")]
+    Duplicate(String),
 }
 
 impl From<ContentError> for LocalError {
@@ -94,6 +100,7 @@ impl LocalError {
             Self::Ct(e) => e.code(),
             Self::Tsa(e) => e.code(),
             Self::Log(e) => e.code(),
+            Self::Duplicate(_) => "local.duplicate_entry",
         }
     }
 }

@@ -241,6 +241,21 @@ impl<S: LogStore> TransparencyLog<S> {
         })
     }
 
+    /// The root hash of the tree's first `size` leaves (`size <= latest`).
+    pub async fn root_at(&self, size: u64) -> Result<Hash, LogError> {
+        let latest = self.shared.store.tree_size().await?;
+        if size > latest {
+            return Err(LogError::OutOfRange(format!(
+                "tree size {size} is beyond the log's size {latest}"
+            )));
+        }
+        if size == 0 {
+            return Ok(merkle::empty_root());
+        }
+        let hashes = self.shared.store.nodes(&merkle::range_nodes(0, size)).await?;
+        merkle::fold(&hashes).ok_or_else(|| StoreError::Corrupt("no nodes for the root".into()).into())
+    }
+
     /// RFC 9162 consistency proof between two tree sizes (`from <= to <= latest`).
     pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, LogError> {
         let size = self.shared.store.tree_size().await?;

@@ -51,9 +51,16 @@ pub fn hashedrekord_v001(digest: &Digest, signature: &[u8], cert_pem: &str) -> V
 /// `dsse` 0.0.1 body for an envelope (`envelope_json` as stored in the bundle) with its decoded
 /// `payload` and signatures, verified by the PEM certificate.
 pub fn dsse_v001(envelope_json: &[u8], payload: &[u8], signatures: &[&[u8]], cert_pem: &str) -> Vec<u8> {
+    let pairs: Vec<(&[u8], &str)> = signatures.iter().map(|s| (*s, cert_pem)).collect();
+    dsse_v001_with(envelope_json, payload, &pairs)
+}
+
+/// `dsse` 0.0.1 body with each signature paired with the PEM verifier (certificate or public
+/// key) that verifies it.
+pub fn dsse_v001_with(envelope_json: &[u8], payload: &[u8], signatures: &[(&[u8], &str)]) -> Vec<u8> {
     let sigs: Vec<_> = signatures
         .iter()
-        .map(|s| json!({"signature": B64.encode(s), "verifier": B64.encode(cert_pem)}))
+        .map(|(s, pem)| json!({"signature": B64.encode(s), "verifier": B64.encode(pem)}))
         .collect();
     canonical(&json!({
         "apiVersion": "0.0.1",

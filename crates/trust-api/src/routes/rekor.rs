@@ -1,0 +1,289 @@
+//! The embedded transparency log over the Rekor v1 REST protocol (`/api/v1/log...`,
+//! `/api/v1/index/retrieve`), in Rekor's OpenAPI JSON shapes, for sigstore-python and cosign.
+//!
+//! Limits: `index/retrieve` searches by `hash` only (the store indexes artifact digests, not
+//! keys or emails); `entries/retrieve` takes `entryUUIDs` and `logIndexes` (not `entries`).
+
+use crate::error::{ApiError, JsonBody};
+use crate::SharedState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use trust_core::crypto::pem_encode;
+use trust_sigstore::embedded::local::{LocalError, MAX_PROPOSED_ENTRY};
+use trust_sigstore::embedded::log::InclusionProof;
+use trust_sigstore::embedded::store::{LogLeaf, LogStore};
+
+/// Most UUIDs / indexes / results in one retrieve request.
+const MAX_RETRIEVE: usize = 100;
+
+/// Rekor's `LogEntry`: `{uuid: LogEntryAnon}`.
+fn log_entry(leaf: &LogLeaf, log_id: &[u8], proof: &InclusionProof) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        leaf.uuid.clone(),
+        json!({
+            "body": B64.encode(&leaf.body),
+            "integratedTime": leaf.integrated_time,
+            "logID": hex::encode(log_id),
+            "logIndex": leaf.index,
+            "verification": {
+                "signedEntryTimestamp": B64.encode(&leaf.signed_entry_timestamp),
+                "inclusionProof": {
+                    "checkpoint": proof.checkpoint,
+                    "hashes": proof.hashes.iter().map(hex::encode).collect::<Vec<_>>(),
+                    "logIndex": proof.log_index,
+                    "rootHash": hex::encode(proof.root_hash),
+                    "treeSize": proof.tree_size,
+                },
+            },
+        }),
+    );
+    Value::Object(m)
+}
+
+async fn entry_with_proof(state: &SharedState, leaf: &LogLeaf) -> Result<Value, ApiError> {
+    let log = state.local()?.log();
+    let proof = log.inclusion_proof(leaf.index, None).await?;
+    Ok(log_entry(leaf, &log.log_id(), &proof))
+}
+
+fn rekor_error(e: LocalError) -> ApiError {
+    match &e {
+        LocalError::Duplicate(uuid) => ApiError::new(
+            StatusCode::CONFLICT,
+            e.code(),
+            format!("an equivalent entry already exists in the log: {uuid}"),
+        ),
+        _ => e.into(),
+    }
+}
+
+/// Rekor v1 `createLogEntry`: checks the proposed `hashedrekord` / `dsse` 0.0.1 entry, appends
+/// its canonical form, answers 201 with the entry, its SET and inclusion proof.
+#[utoipa::path(post, path = "/api/v1/log/entries", tag = "rekor",
+    responses((status = 201, description = "LogEntry"), (status = 400, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem)))]
+pub async fn create_entry(
+    State(state): State<SharedState>,
+    JsonBody(proposed): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    if proposed.to_string().len() > MAX_PROPOSED_ENTRY {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_large",
+            "the proposed entry is too large",
+        ));
+    }
+    let entry = state.local()?.append_proposed(&proposed).await.map_err(rekor_error)?;
+    let body = log_entry(&entry.leaf, &entry.log_id, &entry.inclusion_proof);
+    let location = format!("/api/v1/log/entries/{}", entry.leaf.uuid);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+fn parse_uuid(uuid: &str) -> Result<String, ApiError> {
+    // Rekor's sharded entry ids are a 16-hex-digit tree id followed by the 64-digit uuid.
+    let u = match uuid.len() {
+        80 => &uuid[16..],
+        _ => uuid,
+    };
+    if u.len() != 64 || !u.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(
+            "rekor.invalid_uuid",
+            format!("{uuid:?} is not an entry UUID (64 hex digits)"),
+        ));
+    }
+    Ok(u.to_ascii_lowercase())
+}
+
+async fn leaf_by_uuid(state: &SharedState, uuid: &str) -> Result<Option<LogLeaf>, ApiError> {
+    Ok(state.local()?.log().store().leaf_by_uuid(&parse_uuid(uuid)?).await?)
+}
+
+fn not_found(what: String) -> ApiError {
+    ApiError::not_found("rekor.entry_not_found", format!("no entry {what}"))
+}
+
+/// Rekor v1 `getLogEntryByUUID`.
+#[utoipa::path(get, path = "/api/v1/log/entries/{uuid}", tag = "rekor",
+    params(("uuid" = String, Path, description = "entry UUID")),
+    responses((status = 200, description = "LogEntry"), (status = 404, body = crate::error::Problem)))]
+pub async fn entry_by_uuid(
+    State(state): State<SharedState>,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let leaf = leaf_by_uuid(&state, &uuid).await?.ok_or_else(|| not_found(uuid))?;
+    Ok(Json(entry_with_proof(&state, &leaf).await?))
+}
+
+/// Query of `GET /api/v1/log/entries`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexQuery {
+    /// The entry's log index.
+    log_index: Option<u64>,
+}
+
+/// Rekor v1 `getLogEntryByIndex`.
+#[utoipa::path(get, path = "/api/v1/log/entries", tag = "rekor", params(IndexQuery),
+    responses((status = 200, description = "LogEntry"), (status = 404, body = crate::error::Problem)))]
+pub async fn entry_by_index(
+    State(state): State<SharedState>,
+    Query(q): Query<IndexQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let index = q
+        .log_index
+        .ok_or_else(|| ApiError::bad_request("rekor.missing_log_index", "query parameter logIndex is required"))?;
+    let leaf = state
+        .local()?
+        .log()
+        .store()
+        .leaf(index)
+        .await?
+        .ok_or_else(|| not_found(format!("at index {index}")))?;
+    Ok(Json(entry_with_proof(&state, &leaf).await?))
+}
+
+/// Body of `POST /api/v1/log/entries/retrieve`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetrieveRequest {
+    #[serde(default, rename = "entryUUIDs")]
+    entry_uuids: Vec<String>,
+    #[serde(default)]
+    log_indexes: Vec<u64>,
+    #[serde(default)]
+    entries: Vec<Value>,
+}
+
+/// Rekor v1 `searchLogQuery`: the entries for the given UUIDs and indexes (missing ones are
+/// left out, as Rekor does).
+#[utoipa::path(post, path = "/api/v1/log/entries/retrieve", tag = "rekor",
+    responses((status = 200, description = "array of LogEntry"), (status = 400, body = crate::error::Problem)))]
+pub async fn retrieve_entries(
+    State(state): State<SharedState>,
+    JsonBody(req): JsonBody<RetrieveRequest>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    if !req.entries.is_empty() {
+        return Err(ApiError::bad_request(
+            "rekor.unsupported_search",
+            "searching by proposed entries is not supported; use entryUUIDs or logIndexes",
+        ));
+    }
+    if req.entry_uuids.len() + req.log_indexes.len() > MAX_RETRIEVE {
+        return Err(ApiError::bad_request(
+            "rekor.too_many",
+            format!("at most {MAX_RETRIEVE} UUIDs and indexes per request"),
+        ));
+    }
+    let mut out = Vec::new();
+    for uuid in &req.entry_uuids {
+        if let Some(leaf) = leaf_by_uuid(&state, uuid).await? {
+            out.push(entry_with_proof(&state, &leaf).await?);
+        }
+    }
+    for &i in &req.log_indexes {
+        if let Some(leaf) = state.local()?.log().store().leaf(i).await? {
+            out.push(entry_with_proof(&state, &leaf).await?);
+        }
+    }
+    Ok(Json(out))
+}
+
+/// Body of `POST /api/v1/index/retrieve`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexRequest {
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    public_key: Option<Value>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// Rekor v1 `searchIndex`: the UUIDs of every entry for an artifact `hash` (`sha256:<hex>` or
+/// bare hex). Searching by `publicKey` or `email` is not supported (400).
+#[utoipa::path(post, path = "/api/v1/index/retrieve", tag = "rekor",
+    responses((status = 200, description = "array of UUIDs"), (status = 400, body = crate::error::Problem)))]
+pub async fn search_index(
+    State(state): State<SharedState>,
+    JsonBody(req): JsonBody<IndexRequest>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    if req.public_key.is_some() || req.email.is_some() {
+        return Err(ApiError::bad_request(
+            "rekor.unsupported_search",
+            "this log indexes artifact hashes only; search by hash",
+        ));
+    }
+    let hash = req
+        .hash
+        .ok_or_else(|| ApiError::bad_request("rekor.missing_hash", "send a hash (sha256:<hex>)"))?;
+    let prefixed = if hash.contains(':') {
+        hash
+    } else {
+        format!("sha256:{hash}")
+    };
+    let digest = super::parse_digest("hash", &prefixed.to_ascii_lowercase())?;
+    let leaves = state
+        .local()?
+        .log()
+        .store()
+        .leaves_by_digest(&digest.to_string())
+        .await?;
+    Ok(Json(leaves.into_iter().map(|l| l.uuid).collect()))
+}
+
+/// Rekor v1 `getLogInfo`.
+#[utoipa::path(get, path = "/api/v1/log", tag = "rekor", responses((status = 200, description = "LogInfo")))]
+pub async fn log_info(State(state): State<SharedState>) -> Result<Json<Value>, ApiError> {
+    let log = state.local()?.log();
+    let cp = log.checkpoint().await?;
+    Ok(Json(json!({
+        "rootHash": hex::encode(cp.root_hash),
+        "treeSize": cp.tree_size,
+        "signedTreeHead": cp.note,
+        "treeID": log.config().tree_id.to_string(),
+        "inactiveShards": [],
+    })))
+}
+
+/// Query of `GET /api/v1/log/proof`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofQuery {
+    /// Older size (default 1).
+    first_size: Option<u64>,
+    /// Newer size.
+    last_size: Option<u64>,
+}
+
+/// Rekor v1 `getLogProof`: consistency proof and the root at `lastSize`.
+#[utoipa::path(get, path = "/api/v1/log/proof", tag = "rekor", params(ProofQuery),
+    responses((status = 200, description = "ConsistencyProof"), (status = 400, body = crate::error::Problem)))]
+pub async fn log_proof(State(state): State<SharedState>, Query(q): Query<ProofQuery>) -> Result<Json<Value>, ApiError> {
+    let last = q
+        .last_size
+        .ok_or_else(|| ApiError::bad_request("rekor.missing_last_size", "query parameter lastSize is required"))?;
+    let first = q.first_size.unwrap_or(1);
+    let log = state.local()?.log();
+    let hashes = log.consistency_proof(first, last).await?;
+    let root = log.root_at(last).await?;
+    Ok(Json(json!({
+        "rootHash": hex::encode(root),
+        "hashes": hashes.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
+}
+
+/// Rekor v1 `getPublicKey`: the log key, PEM.
+#[utoipa::path(get, path = "/api/v1/log/publicKey", tag = "rekor",
+    responses((status = 200, content_type = "application/x-pem-file")))]
+pub async fn public_key(State(state): State<SharedState>) -> Result<Response, ApiError> {
+    let pem = pem_encode("PUBLIC KEY", state.local()?.log().public_key_der());
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
+}

@@ -1,0 +1,430 @@
+//! What the standard Sigstore protocols need from the local services: a certificate for a
+//! caller's key and an already-verified identity (Fulcio), and appending a client-proposed Rekor
+//! v1 entry after checking it as Rekor does.
+
+use super::{b64, BundleParts, LocalError, LocalSigstore};
+use crate::embedded::ca::{IssueRequest, IssuedCertificate, SignerIdentity};
+use crate::embedded::log::{LoggedEntry, NewEntry};
+use crate::embedded::now;
+use crate::embedded::rekor::{self, EntryKind};
+use crate::embedded::store::{LogStore, SignedArtifact};
+use crate::embedded::tsa::LocalTsa;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use trust_core::crypto::{pem_decode, pem_encode, sha256, Digest, HashAlgorithm, PublicKey};
+use trust_core::dsse::{pae, IN_TOTO_PAYLOAD_TYPE};
+use trust_core::x509::Certificate;
+
+/// Largest proposed entry body accepted (Rekor's default is 32 MiB; certus-trust entries are
+/// signatures over digests, so much less is needed).
+pub const MAX_PROPOSED_ENTRY: usize = 1024 * 1024;
+
+/// The verifier of a proposed entry: a certificate (identity known if our CA issued it) or a key.
+struct EntryVerifier {
+    key: PublicKey,
+    pem: String,
+    leaf_der: Option<Vec<u8>>,
+    /// Signer identity and issuer, when the certificate chains to this instance's CA.
+    signer: Option<(String, String)>,
+}
+
+fn invalid(msg: impl Into<String>) -> LocalError {
+    LocalError::InvalidInput(msg.into())
+}
+
+fn b64_field(v: &Value, what: &str) -> Result<Vec<u8>, LocalError> {
+    let s = v.as_str().ok_or_else(|| invalid(format!("{what} is missing")))?;
+    B64.decode(s).map_err(|e| invalid(format!("{what} is not base64: {e}")))
+}
+
+impl<S: LogStore> LocalSigstore<S> {
+    /// The timestamp authority.
+    pub fn tsa(&self) -> &LocalTsa {
+        &self.tsa
+    }
+
+    /// The CA chain above issued certificates: intermediate, root (DER).
+    pub fn ca_chain_der(&self) -> Vec<Vec<u8>> {
+        self.ca.chain_der()
+    }
+
+    /// Issues a certificate (with an embedded SCT) for `public_key_spki_der` to an identity the
+    /// caller has already authenticated (an OIDC token verified by [`crate::oidc`]).
+    pub fn issue_certificate(
+        &self,
+        public_key_spki_der: &[u8],
+        identity: SignerIdentity,
+        oidc_issuer: &str,
+    ) -> Result<IssuedCertificate, LocalError> {
+        Ok(self.ca.issue(
+            &IssueRequest {
+                public_key_spki_der,
+                identity,
+                oidc_issuer: oidc_issuer.to_owned(),
+                claims: Vec::new(),
+                now: now(),
+            },
+            &self.ct,
+        )?)
+    }
+
+    fn entry_verifier(&self, pem_bytes: &[u8]) -> Result<EntryVerifier, LocalError> {
+        let pem = String::from_utf8(pem_bytes.to_vec()).map_err(|_| invalid("the verifier is not PEM text"))?;
+        let (label, der) = pem_decode(&pem).map_err(|e| invalid(format!("the verifier is not PEM: {e}")))?;
+        match label.as_str() {
+            "CERTIFICATE" => {
+                let cert =
+                    Certificate::from_der(&der).map_err(|e| invalid(format!("the certificate does not parse: {e}")))?;
+                let ours = Certificate::from_der(self.ca.intermediate_der())
+                    .ok()
+                    .is_some_and(|ca| cert.verify_issued_by(&ca).is_ok());
+                let signer = if ours {
+                    cert.signer_identity().zip(cert.fulcio().issuer.clone())
+                } else {
+                    None
+                };
+                Ok(EntryVerifier {
+                    key: cert.public_key().clone(),
+                    pem,
+                    leaf_der: Some(der),
+                    signer,
+                })
+            }
+            "PUBLIC KEY" => Ok(EntryVerifier {
+                key: PublicKey::from_spki_der(&der).map_err(|e| invalid(format!("the public key: {e}")))?,
+                pem,
+                leaf_der: None,
+                signer: None,
+            }),
+            other => Err(invalid(format!(
+                "the verifier is a PEM {other:?}, not a certificate or public key"
+            ))),
+        }
+    }
+
+    /// Checks a client-proposed Rekor v1 entry (`hashedrekord` or `dsse`, version 0.0.1) as
+    /// Rekor does, appends its canonical body, and returns the logged entry. When the entry's
+    /// certificate was issued by this instance's CA, a signing record (identity and issuer from
+    /// the certificate, a bundle without timestamp) is committed with it, so `/v1/transparency`
+    /// finds it. Any error records nothing.
+    pub async fn append_proposed(&self, proposed: &Value) -> Result<LoggedEntry, LocalError> {
+        let (kind, version) = (proposed["kind"].as_str(), proposed["apiVersion"].as_str());
+        let spec = &proposed["spec"];
+        let (entry_kind, body, digest, verifier, content, predicate_type) = match (kind, version) {
+            (Some("hashedrekord"), Some("0.0.1")) => {
+                let algorithm = spec["data"]["hash"]["algorithm"].as_str().unwrap_or_default();
+                if algorithm != "sha256" {
+                    return Err(invalid(format!(
+                        "spec.data.hash.algorithm {algorithm:?} is not supported (sha256)"
+                    )));
+                }
+                let value = spec["data"]["hash"]["value"].as_str().unwrap_or_default();
+                let digest = hex::decode(value)
+                    .ok()
+                    .and_then(|d| Digest::new(HashAlgorithm::Sha256, &d))
+                    .ok_or_else(|| invalid("spec.data.hash.value is not 64 hex digits"))?;
+                let sig = b64_field(&spec["signature"]["content"], "spec.signature.content")?;
+                let pem = b64_field(
+                    &spec["signature"]["publicKey"]["content"],
+                    "spec.signature.publicKey.content",
+                )?;
+                let verifier = self.entry_verifier(&pem)?;
+                verifier
+                    .key
+                    .verify_prehashed(&digest, &sig)
+                    .map_err(|_| invalid("the signature does not verify over the digest with the given key"))?;
+                let body = rekor::hashedrekord_v001(&digest, &sig, &verifier.pem);
+                let content = json!({"messageSignature": {
+                    "messageDigest": {"algorithm": "SHA2_256", "digest": b64(digest.as_bytes())},
+                    "signature": b64(&sig),
+                }});
+                (EntryKind::HashedRekord, body, digest, verifier, content, None)
+            }
+            (Some("dsse"), Some("0.0.1")) => {
+                let envelope_text = spec["proposedContent"]["envelope"]
+                    .as_str()
+                    .ok_or_else(|| invalid("spec.proposedContent.envelope is missing"))?;
+                let envelope: Value = serde_json::from_str(envelope_text)
+                    .map_err(|e| invalid(format!("the DSSE envelope is not JSON: {e}")))?;
+                let payload = b64_field(&envelope["payload"], "envelope payload")?;
+                let payload_type = envelope["payloadType"]
+                    .as_str()
+                    .ok_or_else(|| invalid("the envelope has no payloadType"))?;
+                let verifiers = spec["proposedContent"]["verifiers"]
+                    .as_array()
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| invalid("spec.proposedContent.verifiers is missing or empty"))?
+                    .iter()
+                    .map(|v| self.entry_verifier(&b64_field(v, "a verifier")?))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let sigs = envelope["signatures"]
+                    .as_array()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| invalid("the envelope has no signatures"))?;
+                let message = pae(payload_type, &payload);
+                // Every signature must verify with one of the verifiers (as Rekor requires).
+                let mut pairs = Vec::new();
+                let mut first = None;
+                for s in sigs {
+                    let sig = b64_field(&s["sig"], "an envelope signature")?;
+                    let i = verifiers
+                        .iter()
+                        .position(|v| v.key.verify(&message, &sig).is_ok())
+                        .ok_or_else(|| invalid("an envelope signature does not verify with any verifier"))?;
+                    first.get_or_insert(i);
+                    pairs.push((sig, verifiers[i].pem.clone()));
+                }
+                let pair_refs: Vec<(&[u8], &str)> = pairs.iter().map(|(s, p)| (s.as_slice(), p.as_str())).collect();
+                let body = rekor::dsse_v001_with(envelope_text.as_bytes(), &payload, &pair_refs);
+                // The logged digest: the in-toto statement's first sha256 subject, else the payload's.
+                let statement: Option<Value> = (payload_type == IN_TOTO_PAYLOAD_TYPE)
+                    .then(|| serde_json::from_slice(&payload).ok())
+                    .flatten();
+                let subject = statement
+                    .as_ref()
+                    .and_then(|s| s["subject"][0]["digest"]["sha256"].as_str())
+                    .and_then(|h| hex::decode(h).ok())
+                    .and_then(|d| Digest::new(HashAlgorithm::Sha256, &d));
+                let digest = subject
+                    .or_else(|| Digest::new(HashAlgorithm::Sha256, &sha256(&payload)))
+                    .ok_or_else(|| invalid("digest"))?;
+                let predicate_type = statement
+                    .as_ref()
+                    .and_then(|s| s["predicateType"].as_str())
+                    .map(str::to_owned);
+                let verifier = verifiers
+                    .into_iter()
+                    .nth(first.unwrap_or_default())
+                    .ok_or_else(|| invalid("no verifier"))?;
+                (
+                    EntryKind::Dsse,
+                    body,
+                    digest,
+                    verifier,
+                    json!({"dsseEnvelope": envelope}),
+                    predicate_type,
+                )
+            }
+            (Some(k @ ("hashedrekord" | "dsse")), v) => {
+                return Err(invalid(format!(
+                    "{k} version {} is not supported (0.0.1)",
+                    v.unwrap_or("<missing>")
+                )))
+            }
+            (k, _) => {
+                return Err(invalid(format!(
+                    "entry kind {} is not supported (hashedrekord, dsse)",
+                    k.unwrap_or("<missing>")
+                )))
+            }
+        };
+        let uuid = hex::encode(trust_core::tlog::leaf_hash(&body));
+        if self
+            .log
+            .store()
+            .leaf_by_uuid(&uuid)
+            .await
+            .map_err(crate::embedded::log::LogError::from)?
+            .is_some()
+        {
+            return Err(LocalError::Duplicate(uuid));
+        }
+        let artifact_digest = digest.to_string();
+        let record: Option<crate::embedded::log::RecordFn> = match (verifier.signer, verifier.leaf_der) {
+            (Some((identity, issuer)), Some(leaf_der)) => {
+                let parts = BundleParts {
+                    leaf_der,
+                    content,
+                    timestamp: None,
+                };
+                let digest = artifact_digest.clone();
+                Some(Box::new(move |done: &LoggedEntry| SignedArtifact {
+                    digest,
+                    artifact_type: None,
+                    subject: None,
+                    predicate_type,
+                    signer_identity: identity,
+                    signer_issuer: issuer,
+                    bundle: parts.bundle_json(done),
+                    log_index: done.leaf.index,
+                    entry_uuid: done.leaf.uuid.clone(),
+                    created: done.leaf.integrated_time,
+                }))
+            }
+            _ => None,
+        };
+        Ok(self
+            .log
+            .append(NewEntry {
+                kind: entry_kind,
+                body,
+                artifact_digest,
+                record,
+            })
+            .await?)
+    }
+}
+
+/// PEM of a DER certificate (for protocol responses).
+pub fn certificate_pem(der: &[u8]) -> String {
+    pem_encode("CERTIFICATE", der)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::super::{init, InitOptions};
+    use super::*;
+    use crate::embedded::keys::{KeyAlgorithm, SigningKey};
+    use crate::embedded::testutil::{temp_dir, Mem};
+    use std::sync::Arc;
+    use trust_core::policy::{CertificateIdentity, PolicyBuilder};
+    use trust_core::trust_root::TrustedRoot;
+    use trust_core::verifier::{Verifier, VerifierConfig};
+
+    const ISSUER: &str = "https://issuer.example";
+
+    async fn setup(name: &str) -> (LocalSigstore<Mem>, Arc<Mem>) {
+        let dir = temp_dir(name);
+        init(&dir, &InitOptions::default(), None).unwrap();
+        let store = Arc::new(Mem::default());
+        (LocalSigstore::open(&dir, store.clone(), None, 4).unwrap(), store)
+    }
+
+    fn hashedrekord(digest: &[u8], sig: &[u8], pem: &str) -> Value {
+        json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+            "signature": {"content": B64.encode(sig), "publicKey": {"content": B64.encode(pem)}}}})
+    }
+
+    #[tokio::test]
+    async fn a_proposed_hashedrekord_with_our_certificate_is_logged_and_recorded() {
+        let (local, store) = setup("proposed-hr").await;
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let issued = local
+            .issue_certificate(
+                key.public_key_spki_der(),
+                SignerIdentity::Email("alice@example.com".into()),
+                ISSUER,
+            )
+            .unwrap();
+        let pem = certificate_pem(&issued.leaf_der);
+        let artifact = b"proposed artifact";
+        let digest = Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap();
+        let sig = key.sign_digest(&digest).unwrap();
+        let entry = local
+            .append_proposed(&hashedrekord(digest.as_bytes(), &sig, &pem))
+            .await
+            .unwrap();
+        assert_eq!(entry.leaf.body, rekor::hashedrekord_v001(&digest, &sig, &pem));
+        let d = store.data.lock().unwrap().clone();
+        assert_eq!(d.artifacts.len(), 1);
+        let rec = &d.artifacts[0];
+        assert_eq!(
+            (rec.signer_identity.as_str(), rec.signer_issuer.as_str()),
+            ("alice@example.com", ISSUER)
+        );
+        // The recorded bundle verifies with the exported trusted root and the token's identity.
+        let root = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).unwrap();
+        let v = Verifier::new(root, VerifierConfig::default().with_signed_timestamps(0)).unwrap();
+        let policy = PolicyBuilder::new()
+            .artifact_bytes(artifact)
+            .certificate_identity(CertificateIdentity::exact("alice@example.com", ISSUER).unwrap())
+            .now(now())
+            .build()
+            .unwrap();
+        v.verify_json(rec.bundle.as_bytes(), &policy).unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_proposals_record_nothing() {
+        let (local, store) = setup("proposed-bad").await;
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let pub_pem = pem_encode("PUBLIC KEY", key.public_key_spki_der());
+        let digest = Digest::new(HashAlgorithm::Sha256, &sha256(b"a")).unwrap();
+        let other = Digest::new(HashAlgorithm::Sha256, &sha256(b"b")).unwrap();
+        let sig = key.sign_digest(&digest).unwrap();
+        let code = |v: Value| {
+            let local = &local;
+            async move { local.append_proposed(&v).await.unwrap_err().to_string() }
+        };
+        assert!(code(hashedrekord(other.as_bytes(), &sig, &pub_pem))
+            .await
+            .contains("does not verify"));
+        let mut v = hashedrekord(digest.as_bytes(), &sig, &pub_pem);
+        v["apiVersion"] = json!("0.0.2");
+        assert!(code(v).await.contains("not supported"));
+        let mut v = hashedrekord(digest.as_bytes(), &sig, &pub_pem);
+        v["kind"] = json!("rekord");
+        assert!(code(v).await.contains("not supported"));
+        assert!(code(hashedrekord(digest.as_bytes(), &sig, "junk"))
+            .await
+            .contains("PEM"));
+        // dsse: an envelope signed by another key.
+        let payload = br#"{"_type":"https://in-toto.io/Statement/v1"}"#;
+        let bad_sig = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256)
+            .unwrap()
+            .sign(&pae(IN_TOTO_PAYLOAD_TYPE, payload))
+            .unwrap();
+        let env = json!({"payload": B64.encode(payload), "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "signatures": [{"sig": B64.encode(&bad_sig), "keyid": ""}]});
+        let dsse = json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {"proposedContent": {
+            "envelope": env.to_string(), "verifiers": [B64.encode(&pub_pem)]}}});
+        assert!(code(dsse).await.contains("does not verify"));
+        let d = store.data.lock().unwrap().clone();
+        assert!(d.leaves.is_empty() && d.artifacts.is_empty());
+        // A bare public key is logged (as Rekor does) but records no signer.
+        local
+            .append_proposed(&hashedrekord(digest.as_bytes(), &sig, &pub_pem))
+            .await
+            .unwrap();
+        let again = local
+            .append_proposed(&hashedrekord(digest.as_bytes(), &sig, &pub_pem))
+            .await
+            .unwrap_err();
+        assert_eq!(again.code(), "local.duplicate_entry");
+        let d = store.data.lock().unwrap();
+        assert_eq!((d.leaves.len(), d.artifacts.len()), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn a_proposed_dsse_entry_is_canonicalized_and_recorded() {
+        let (local, store) = setup("proposed-dsse").await;
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let issued = local
+            .issue_certificate(
+                key.public_key_spki_der(),
+                SignerIdentity::Uri("https://ci.example/b".into()),
+                ISSUER,
+            )
+            .unwrap();
+        let pem = certificate_pem(&issued.leaf_der);
+        let statement = json!({"_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "x", "digest": {"sha256": hex::encode(sha256(b"x"))}}],
+            "predicateType": "https://slsa.dev/provenance/v1", "predicate": {}});
+        let payload = statement.to_string().into_bytes();
+        let sig = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).unwrap();
+        let env = json!({"payload": B64.encode(&payload), "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "signatures": [{"sig": B64.encode(&sig), "keyid": ""}]})
+        .to_string();
+        let proposed = json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {"proposedContent": {
+            "envelope": env, "verifiers": [B64.encode(&pem)]}}});
+        let entry = local.append_proposed(&proposed).await.unwrap();
+        assert_eq!(entry.kind, EntryKind::Dsse);
+        assert_eq!(
+            entry.leaf.body,
+            rekor::dsse_v001(env.as_bytes(), &payload, &[&sig], &pem)
+        );
+        assert_eq!(
+            entry.leaf.artifact_digest,
+            format!("sha256:{}", hex::encode(sha256(b"x")))
+        );
+        let d = store.data.lock().unwrap();
+        assert_eq!(
+            d.artifacts[0].predicate_type.as_deref(),
+            Some("https://slsa.dev/provenance/v1")
+        );
+        assert_eq!(d.artifacts[0].signer_identity, "https://ci.example/b");
+    }
+}
