@@ -328,6 +328,15 @@ impl Config {
         if let Some(v) = parse_env("CERTUS_TRUST_SIGSTORE_TIMEOUT_SECS")? {
             c.sigstore.timeout_secs = v;
         }
+        if let Some(v) = parse_env("CERTUS_TRUST_SIGSTORE_RETRIES")? {
+            c.sigstore.retries = v;
+        }
+        if let Some(v) = parse_env("CERTUS_TRUST_SIGSTORE_TUF_REFRESH_SECS")? {
+            c.sigstore.tuf_refresh_secs = v;
+        }
+        if let Some(v) = env("CERTUS_TRUST_SIGSTORE_TUF_CACHE") {
+            c.sigstore.tuf_cache = Some(v.into());
+        }
         if let Some(v) = env("CERTUS_TRUST_SIGSTORE_CA_BUNDLE") {
             c.sigstore.ca_bundle = Some(v.into());
         }

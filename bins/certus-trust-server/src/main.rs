@@ -260,7 +260,12 @@ async fn run(cli: Cli, c: Config) -> Result<(), Failure> {
                     prepare_data_dir(&c)?;
                     open_store(&c).await?
                 }
-                Mode::Sigstore => open_store(&c).await?,
+                Mode::Sigstore => {
+                    // No keys here: the data directory holds the SQLite file and the TUF cache.
+                    std::fs::create_dir_all(&c.data_dir)
+                        .map_err(|e| Failure("config.invalid", format!("data_dir {}: {e}", c.data_dir.display())))?;
+                    open_store(&c).await?
+                }
             };
             let (backend, verifier, refresh) = match c.mode {
                 Mode::Local => {

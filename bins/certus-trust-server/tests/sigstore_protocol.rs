@@ -11,109 +11,12 @@ use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL
 use base64::Engine;
 use common::*;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 use trust_core::crypto::{pem_encode, sha256, Digest, HashAlgorithm};
 use trust_sigstore::embedded::keys::{KeyAlgorithm, SigningKey};
 use trust_store::testing::TempDir;
 
 const EMAIL: &str = "alice@example.com";
-
-/// An `oidc-provider-mock` process on a free loopback port.
-struct Provider {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(name);
-    assert!(
-        p.is_file(),
-        "{} not found: run `cargo xtask ci` (creates the venv from xtask/interop-requirements.txt)",
-        p.display()
-    );
-    p
-}
-
-impl Provider {
-    fn start() -> Provider {
-        let port = free_port();
-        let child = Command::new(venv_bin("oidc-provider-mock"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let p = Provider { child, port };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            let ok = std::panic::catch_unwind(|| request(port, "GET", "/.well-known/openid-configuration", None, &[]));
-            if ok.is_ok_and(|r| r.status == 200) {
-                return p;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("oidc-provider-mock did not start on port {port}");
-    }
-
-    fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// A real ID token for `sub` with `claims`, audience `sigstore`, by the authorization-code
-    /// flow without a browser: the user's claims set through the mock's `PUT /users/{sub}`, the
-    /// authorization form posted with the subject, the code exchanged at the token endpoint.
-    fn token(&self, sub: &str, claims: &Value) -> String {
-        let put = request(
-            self.port,
-            "PUT",
-            &format!("/users/{sub}"),
-            Some(claims.to_string().as_bytes()),
-            &[],
-        );
-        assert_eq!(put.status, 204, "{}", String::from_utf8_lossy(&put.body));
-        let form = ("Content-Type", "application/x-www-form-urlencoded");
-        let redirect = "http%3A%2F%2F127.0.0.1%2Fcallback";
-        let auth = request(
-            self.port,
-            "POST",
-            &format!(
-                "/oauth2/authorize?client_id=sigstore&redirect_uri={redirect}&response_type=code&scope=openid%20email&state=s"
-            ),
-            Some(format!("sub={}", sub.replace('@', "%40")).as_bytes()),
-            &[form],
-        );
-        let location = auth
-            .header("location")
-            .unwrap_or_else(|| panic!("no redirect: {}", auth.status));
-        let code = location
-            .split(['?', '&'])
-            .find_map(|kv| kv.strip_prefix("code="))
-            .unwrap();
-        let token = request(
-            self.port,
-            "POST",
-            "/oauth2/token",
-            Some(
-                format!(
-                    "grant_type=authorization_code&code={code}&redirect_uri={redirect}&client_id=sigstore&client_secret=s"
-                )
-                .as_bytes(),
-            ),
-            &[form],
-        );
-        assert_eq!(token.status, 200, "{}", String::from_utf8_lossy(&token.body));
-        token.json()["id_token"].as_str().unwrap().to_owned()
-    }
-}
 
 fn sigstore(args: &[&str]) -> Output {
     Command::new(sigstore_python())

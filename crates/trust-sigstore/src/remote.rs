@@ -309,7 +309,7 @@ impl SigstoreSigner {
         let mut timestamps = Vec::with_capacity(services.tsas.len());
         for tsa in &services.tsas {
             let client = TsaClient::new(&tsa.url, self.tsa_http.clone(), &loaded.material.trusted_root)?;
-            timestamps.push(client.timestamp(&signed.signature).await?.token_der);
+            timestamps.push(client.timestamp(&signed.signature).await?.response_der);
         }
 
         let proposed = match &signed.envelope {

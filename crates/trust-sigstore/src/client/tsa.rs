@@ -35,8 +35,11 @@ struct TimeStampReq {
 /// A verified timestamp token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedTimestamp {
-    /// The DER `TimeStampToken` (CMS ContentInfo), for the bundle's `rfc3161Timestamps`.
+    /// The DER `TimeStampToken` (CMS ContentInfo).
     pub token_der: Vec<u8>,
+    /// The whole DER `TimeStampResp` as received: what a bundle's
+    /// `rfc3161Timestamps[].signedTimestamp` holds (protobuf-specs; sigstore-python parses it so).
+    pub response_der: Vec<u8>,
     /// Its genTime.
     pub time: UnixTime,
 }
@@ -213,6 +216,7 @@ impl TsaClient {
             .map_err(|e| self.verify_err(e.code(), e.to_string()))?;
         Ok(SignedTimestamp {
             token_der,
+            response_der: resp.body.to_vec(),
             time: verified.time,
         })
     }
