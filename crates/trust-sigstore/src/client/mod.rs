@@ -6,6 +6,7 @@ pub mod error;
 pub mod fulcio;
 pub mod http;
 pub mod rekor;
+pub mod rekor_v2;
 pub mod token;
 pub mod tsa;
 
@@ -14,6 +15,7 @@ pub use error::ClientError;
 pub use fulcio::{CertificateRequest, FulcioClient, SigningCertificate};
 pub use http::{EndpointConfig, HttpClient, Idempotency, Response, Service};
 pub use rekor::{ProposedEntry, RekorClient, VerifiedEntry};
+pub use rekor_v2::RekorV2Client;
 pub use token::{IdentityToken, TokenClaims, TokenError, TokenSource};
 pub use tsa::{SignedTimestamp, TsaClient};
 

@@ -28,8 +28,8 @@ enum Mode {
     OtherEntry,
 }
 
-struct Rekor {
-    local: LocalSigstore<Mem>,
+pub(crate) struct Rekor {
+    pub(crate) local: LocalSigstore<Mem>,
     mode: AtomicU8,
 }
 
@@ -251,16 +251,16 @@ impl Rekor {
     }
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     srv: TestServer,
-    rekor: Arc<Rekor>,
+    pub(crate) rekor: Arc<Rekor>,
     client: RekorClient,
     ca: LocalCa,
     ct: CtLog,
 }
 
 impl Fixture {
-    async fn new() -> Fixture {
+    pub(crate) async fn new() -> Fixture {
         let dir = temp_dir("rekor-client");
         init(&dir, &InitOptions::default(), None).unwrap();
         let local = LocalSigstore::open(&dir, Arc::new(Mem::default()), None, 8).unwrap();
@@ -314,7 +314,7 @@ impl Fixture {
         (key, pem_encode("CERTIFICATE", &issued.leaf_der))
     }
 
-    fn hashedrekord(&self, artifact: &[u8]) -> ProposedEntry {
+    pub(crate) fn hashedrekord(&self, artifact: &[u8]) -> ProposedEntry {
         let (key, pem) = self.signer();
         let digest = Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap();
         ProposedEntry::HashedRekord {
@@ -324,7 +324,7 @@ impl Fixture {
         }
     }
 
-    fn dsse(&self, statement: &[u8]) -> ProposedEntry {
+    pub(crate) fn dsse(&self, statement: &[u8]) -> ProposedEntry {
         let (key, pem) = self.signer();
         let pt = "application/vnd.in-toto+json";
         let sig = key.sign(&trust_core::dsse::pae(pt, statement)).unwrap();
