@@ -291,6 +291,11 @@ impl Fixture {
         }
     }
 
+    /// The test Rekor v1 server's URL.
+    pub(crate) fn url(&self) -> String {
+        self.srv.url()
+    }
+
     fn set_mode(&self, m: Mode) {
         self.rekor.mode.store(m as u8, Ordering::SeqCst);
     }
