@@ -83,7 +83,8 @@ pub struct ServiceClients {
 }
 
 impl ServiceClients {
-    /// Builds the clients for `selected`, verifying their responses against `root`. Each Rekor
+    /// Builds the clients for `selected`, verifying their responses against `root` (Fulcio's
+    /// certificates included). Each Rekor
     /// shares one connection pool, as does each TSA.
     pub fn new(
         selected: &SelectedServices,
@@ -93,7 +94,8 @@ impl ServiceClients {
         let fulcio = FulcioClient::new(
             &selected.fulcio.url,
             HttpClient::new(Service::Fulcio, configs.fulcio.clone())?,
-        );
+        )
+        .with_trusted_root(root)?;
         let rekor_http = HttpClient::new(Service::Rekor, configs.rekor.clone())?;
         let rekor = selected
             .rekor
