@@ -375,4 +375,4 @@ impl FulcioClient {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests;
+pub(crate) mod tests;

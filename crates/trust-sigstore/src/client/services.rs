@@ -165,3 +165,112 @@ mod tests {
         assert_eq!(AnyRekor::new(&bad, http, &root).unwrap_err().code(), "client.config");
     }
 }
+
+/// A whole signing through the clients against genuine loopback Fulcio, Rekor v1 and TSA
+/// servers, assembled into a bundle v0.3 that trust-core's verifier accepts.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod end_to_end {
+    use super::*;
+    use crate::client::config::ClientTrustConfig;
+    use crate::client::fulcio::{tests as fulcio_tests, CertificateRequest};
+    use crate::client::rekor::tests::Fixture;
+    use crate::client::testserver::serve;
+    use crate::client::token::IdentityToken;
+    use crate::client::tsa::tests as tsa_tests;
+    use crate::embedded::ca::LocalCa;
+    use crate::embedded::ct::CtLog;
+    use crate::embedded::keys::{KeyAlgorithm, SigningKey};
+    use crate::embedded::tsa::LocalTsa;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine as _;
+    use serde_json::json;
+    use std::sync::Arc;
+    use trust_core::crypto::{sha256, Digest, HashAlgorithm};
+    use trust_core::policy::{CertificateIdentity, PolicyBuilder};
+    use trust_core::verifier::{Verifier, VerifierConfig};
+
+    #[tokio::test]
+    async fn signing_through_the_clients_yields_a_verifying_bundle() {
+        let f = Fixture::new().await;
+        let now = crate::embedded::now();
+        let ca = Arc::new(fulcio_tests::Ca {
+            ca: LocalCa::load_or_create(&f.dir, None, now).unwrap(),
+            ct: CtLog::load_or_create(&f.dir.join("keys/ct.key.pem"), None).unwrap(),
+        });
+        let fulcio = serve(move |r| {
+            let out = fulcio_tests::handle(&ca, fulcio_tests::Mode::Genuine, r);
+            async move { out }
+        })
+        .await;
+        let tsa = Arc::new(LocalTsa::load_or_create(&f.dir, None, now).unwrap());
+        let tsa = tsa_tests::tsa_server(tsa, tsa_tests::Mode::Genuine).await;
+
+        let mut ctc = f.rekor.local.client_trust_config();
+        ctc["signingConfig"]["caUrls"][0]["url"] = json!(fulcio.url());
+        ctc["signingConfig"]["rekorTlogUrls"][0]["url"] = json!(f.url());
+        ctc["signingConfig"]["tsaUrls"][0]["url"] = json!(format!("{}/api/v1/timestamp", tsa.url()));
+        let ctc = ClientTrustConfig::from_json(ctc.to_string().as_bytes()).unwrap();
+        let clients = ServiceClients::new(
+            &ctc.signing_config.select(now).unwrap(),
+            &ctc.trusted_root,
+            &EndpointConfigs::default(),
+        )
+        .unwrap();
+
+        let jwt = fulcio_tests::jwt(json!({
+            "iss": "https://issuer.example", "sub": "1", "email": "alice@example.com", "exp": now.secs() + 600,
+        }));
+        let token = IdentityToken::parse(&jwt, now).unwrap();
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let request = CertificateRequest::public_key(&key, token.claims.identity()).unwrap();
+        let cert = clients.fulcio.signing_cert(&token.jwt, &request).await.unwrap();
+
+        let artifact = b"end to end artifact";
+        let digest = Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap();
+        let signature = key.sign_digest(&digest).unwrap();
+        let entry = clients.rekor[0]
+            .create_entry(&ProposedEntry::HashedRekord {
+                digest,
+                signature: signature.clone(),
+                verifier_pem: cert.leaf_pem(),
+            })
+            .await
+            .unwrap();
+        let ts = clients.tsas[0].timestamp(&signature).await.unwrap();
+
+        let bundle = json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {
+                "certificate": {"rawBytes": B64.encode(cert.leaf_der())},
+                "tlogEntries": [entry.to_bundle_json()],
+                "timestampVerificationData": {"rfc3161Timestamps": [{"signedTimestamp": B64.encode(&ts.token_der)}]},
+            },
+            "messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest.as_bytes())},
+                "signature": B64.encode(&signature),
+            },
+        });
+        let verifier = Verifier::new(
+            ctc.trusted_root.clone(),
+            VerifierConfig::default().with_signed_timestamps(1),
+        )
+        .unwrap();
+        let id = CertificateIdentity::exact("alice@example.com", "https://issuer.example").unwrap();
+        let policy = |bytes: &'static [u8]| {
+            PolicyBuilder::new()
+                .artifact_bytes(bytes)
+                .certificate_identity(id.clone())
+                .now(crate::embedded::now())
+                .build()
+                .unwrap()
+        };
+        let verified = verifier
+            .verify_json(bundle.to_string().as_bytes(), &policy(artifact))
+            .unwrap();
+        assert_eq!(verified.tlog_entries[0].log_index, entry.log_index);
+        assert!(verifier
+            .verify_json(bundle.to_string().as_bytes(), &policy(b"another artifact"))
+            .is_err());
+    }
+}

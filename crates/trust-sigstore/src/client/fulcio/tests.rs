@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use trust_core::trust_root::TrustedRoot;
 
-struct Ca {
-    ca: LocalCa,
-    ct: CtLog,
+pub(crate) struct Ca {
+    pub(crate) ca: LocalCa,
+    pub(crate) ct: CtLog,
 }
 
 /// How the test Fulcio misbehaves.
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Genuine,
     /// Certifies a key of its own instead of the requested one.
     SwapKey,
@@ -26,7 +26,7 @@ enum Mode {
     Detached,
 }
 
-fn jwt(claims: serde_json::Value) -> String {
+pub(crate) fn jwt(claims: serde_json::Value) -> String {
     format!(
         "{}.{}.c2ln",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
@@ -36,7 +36,7 @@ fn jwt(claims: serde_json::Value) -> String {
 
 /// A Fulcio v2 endpoint backed by the embedded CA: checks the proof of possession (or the CSR's
 /// self-signature) with the requested key, then issues with an embedded SCT.
-fn handle(ca: &Ca, mode: Mode, r: Req) -> crate::client::testserver::Resp {
+pub(crate) fn handle(ca: &Ca, mode: Mode, r: Req) -> crate::client::testserver::Resp {
     let bad = |m: &str| resp(400, "application/json", format!("{{\"code\":3,\"message\":\"{m}\"}}"));
     let now = crate::embedded::now();
     match (r.method.as_str(), r.path.as_str()) {

@@ -255,8 +255,9 @@ pub(crate) struct Fixture {
     srv: TestServer,
     pub(crate) rekor: Arc<Rekor>,
     client: RekorClient,
-    ca: LocalCa,
-    ct: CtLog,
+    pub(crate) ca: LocalCa,
+    pub(crate) ct: CtLog,
+    pub(crate) dir: std::path::PathBuf,
 }
 
 impl Fixture {
@@ -283,6 +284,7 @@ impl Fixture {
         let client = RekorClient::new(&srv.url(), HttpClient::new(Service::Rekor, cfg).unwrap(), &root);
         let now = crate::embedded::now();
         Fixture {
+            dir: dir.clone(),
             srv,
             rekor,
             client,
