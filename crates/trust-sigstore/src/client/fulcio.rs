@@ -2,8 +2,10 @@
 //! PKCS#10 CSR), `GET /api/v2/trustBundle`, `GET /api/v2/configuration`.
 //!
 //! A returned chain is checked before it is handed out: it parses, it is non-empty, and the
-//! leaf certifies exactly the public key that was sent. (Its path to a trusted CA and its SCT are
-//! checked by the verifier when the bundle is verified against the trusted root.)
+//! leaf certifies exactly the public key that was sent. With [`FulcioClient::with_trusted_root`]
+//! (as [`super::ServiceClients`] builds it) the leaf must also chain to a certificate authority of
+//! the trusted root (code-signing, at its own notBefore) and carry an embedded SCT from a trusted
+//! CT log, unless Fulcio detached the SCT.
 
 use super::error::ClientError;
 use super::http::{HttpClient, Idempotency};
@@ -14,7 +16,11 @@ use der::{Decode, Encode};
 use http::header;
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
 use trust_core::crypto::{pem_decode, pem_encode, PublicKey};
+use trust_core::sct::verify_embedded_scts;
+use trust_core::trust_root::{TransparencyLog, TrustedRoot};
+use trust_core::x509::{Certificate, CertificatePool, ExtendedKeyUsage};
 use x509_cert::request::{CertReq, CertReqInfo};
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
@@ -186,11 +192,19 @@ pub struct FulcioIssuer {
     pub spiffe_trust_domain: String,
 }
 
+/// What a returned certificate is checked against.
+#[derive(Debug)]
+struct FulcioTrust {
+    pool: CertificatePool,
+    ctlogs: Vec<TransparencyLog>,
+}
+
 /// A client of one Fulcio instance.
 #[derive(Clone, Debug)]
 pub struct FulcioClient {
     http: HttpClient,
     base_url: String,
+    trust: Option<Arc<FulcioTrust>>,
 }
 
 impl FulcioClient {
@@ -199,7 +213,20 @@ impl FulcioClient {
         FulcioClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
+            trust: None,
         }
+    }
+
+    /// Also require issued certificates to chain to `root`'s certificate authorities and carry a
+    /// valid embedded SCT from `root`'s CT logs.
+    pub fn with_trusted_root(mut self, root: &TrustedRoot) -> Result<FulcioClient, ClientError> {
+        let pool = CertificatePool::new(&root.certificate_authorities)
+            .map_err(|e| config(format!("trusted root certificate authorities: {e}")))?;
+        self.trust = Some(Arc::new(FulcioTrust {
+            pool,
+            ctlogs: root.ctlogs.clone(),
+        }));
+        Ok(self)
     }
 
     /// The base URL.
@@ -282,6 +309,23 @@ impl FulcioClient {
                 detail: "the issued certificate does not certify the requested public key".into(),
             });
         }
+        if let Some(trust) = &self.trust {
+            let verify = |reason: &'static str, detail: String| ClientError::Verify {
+                service: super::Service::Fulcio,
+                url: url.clone(),
+                reason,
+                detail,
+            };
+            let leaf = Certificate::from_der(&chain_der[0]).map_err(|e| verify(e.code(), e.to_string()))?;
+            let chain = trust
+                .pool
+                .verify(&leaf, leaf.not_before(), ExtendedKeyUsage::CodeSigning)
+                .map_err(|e| verify(e.code(), e.to_string()))?;
+            if detached_sct.is_none() {
+                verify_embedded_scts(&leaf, chain.issuer.public_key().spki_der(), &trust.ctlogs)
+                    .map_err(|e| verify(e.code(), e.to_string()))?;
+            }
+        }
         Ok(SigningCertificate {
             chain_der,
             detached_sct,
@@ -331,4 +375,4 @@ impl FulcioClient {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests;
+pub(crate) mod tests;

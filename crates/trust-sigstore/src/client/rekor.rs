@@ -50,15 +50,15 @@ pub enum ProposedEntry {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Envelope {
-    payload_type: String,
-    payload: String,
-    signatures: Vec<EnvelopeSig>,
+pub(crate) struct Envelope {
+    pub(crate) payload_type: String,
+    pub(crate) payload: String,
+    pub(crate) signatures: Vec<EnvelopeSig>,
 }
 
 #[derive(Deserialize)]
-struct EnvelopeSig {
-    sig: String,
+pub(crate) struct EnvelopeSig {
+    pub(crate) sig: String,
 }
 
 /// What a proposed entry's logged body must record, owned.
@@ -105,36 +105,31 @@ impl ProposedEntry {
         }
     }
 
-    fn expected(&self) -> Result<Expected, String> {
-        let verifier = |pem: &str| -> Result<(Vec<u8>, bool), String> {
-            let (label, der) = pem_decode(pem).map_err(|e| format!("verifier PEM: {e}"))?;
-            match label.as_str() {
-                "CERTIFICATE" => Ok((der, true)),
-                "PUBLIC KEY" => Ok((der, false)),
-                other => Err(format!("verifier PEM label {other}")),
-            }
+    /// The verifier DER and whether it is a certificate.
+    pub(crate) fn verifier(&self) -> Result<(Vec<u8>, bool), String> {
+        let pem = match self {
+            ProposedEntry::HashedRekord { verifier_pem, .. } | ProposedEntry::Dsse { verifier_pem, .. } => verifier_pem,
         };
+        let (label, der) = pem_decode(pem).map_err(|e| format!("verifier PEM: {e}"))?;
+        match label.as_str() {
+            "CERTIFICATE" => Ok((der, true)),
+            "PUBLIC KEY" => Ok((der, false)),
+            other => Err(format!("verifier PEM label {other}")),
+        }
+    }
+
+    fn expected(&self) -> Result<Expected, String> {
+        let (verifier_der, verifier_is_cert) = self.verifier()?;
         match self {
-            ProposedEntry::HashedRekord {
-                signature,
-                verifier_pem,
-                ..
-            } => {
-                let (verifier_der, verifier_is_cert) = verifier(verifier_pem)?;
-                Ok(Expected {
-                    payload_type: String::new(),
-                    payload: Vec::new(),
-                    signatures: vec![signature.clone()],
-                    verifier_der,
-                    verifier_is_cert,
-                })
-            }
-            ProposedEntry::Dsse {
-                envelope_json,
-                verifier_pem,
-            } => {
-                let (verifier_der, verifier_is_cert) = verifier(verifier_pem)?;
-                let env: Envelope = serde_json::from_str(envelope_json).map_err(|e| format!("DSSE envelope: {e}"))?;
+            ProposedEntry::HashedRekord { signature, .. } => Ok(Expected {
+                payload_type: String::new(),
+                payload: Vec::new(),
+                signatures: vec![signature.clone()],
+                verifier_der,
+                verifier_is_cert,
+            }),
+            ProposedEntry::Dsse { envelope_json, .. } => {
+                let env = Self::envelope(envelope_json)?;
                 let payload = B64.decode(&env.payload).map_err(|e| format!("DSSE payload: {e}"))?;
                 let signatures = env
                     .signatures
@@ -142,9 +137,6 @@ impl ProposedEntry {
                     .map(|s| B64.decode(&s.sig))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| format!("DSSE signature: {e}"))?;
-                if signatures.is_empty() {
-                    return Err("DSSE envelope has no signature".into());
-                }
                 Ok(Expected {
                     payload_type: env.payload_type,
                     payload,
@@ -156,8 +148,21 @@ impl ProposedEntry {
         }
     }
 
-    fn check_body(&self, expected: &Expected, body: &[u8]) -> Result<(), TlogError> {
-        let (kind, version) = self.kind();
+    /// Parses a DSSE envelope JSON (at least one signature).
+    pub(crate) fn envelope(envelope_json: &str) -> Result<Envelope, String> {
+        let env: Envelope = serde_json::from_str(envelope_json).map_err(|e| format!("DSSE envelope: {e}"))?;
+        if env.signatures.is_empty() {
+            return Err("DSSE envelope has no signature".into());
+        }
+        Ok(env)
+    }
+
+    /// Checks that a logged `body` of `version` (`0.0.1` from Rekor v1, `0.0.2` from v2)
+    /// records exactly this entry.
+    pub(crate) fn check_body(&self, version: &str, body: &[u8]) -> Result<(), TlogError> {
+        let expected = self.expected().map_err(TlogError::BodyMalformed)?;
+        let expected = &expected;
+        let (kind, _) = self.kind();
         match self {
             ProposedEntry::HashedRekord { digest, .. } => check_entry_body(
                 kind,
@@ -221,8 +226,8 @@ pub struct VerifiedEntry {
     pub kind: String,
     /// The body's `apiVersion`.
     pub version: String,
-    /// The signed entry timestamp.
-    pub signed_entry_timestamp: Vec<u8>,
+    /// The signed entry timestamp (Rekor v1; v2 logs have none).
+    pub signed_entry_timestamp: Option<Vec<u8>>,
     /// The inclusion proof.
     pub inclusion_proof: VerifiedInclusionProof,
 }
@@ -231,12 +236,11 @@ impl VerifiedEntry {
     /// The bundle v0.3 `verificationMaterial.tlogEntries[]` element.
     pub fn to_bundle_json(&self) -> Value {
         let p = &self.inclusion_proof;
-        json!({
+        let mut v = json!({
             "logIndex": self.log_index.to_string(),
             "logId": {"keyId": B64.encode(&self.log_id)},
             "kindVersion": {"kind": self.kind, "version": self.version},
             "integratedTime": self.integrated_time.to_string(),
-            "inclusionPromise": {"signedEntryTimestamp": B64.encode(&self.signed_entry_timestamp)},
             "inclusionProof": {
                 "logIndex": p.log_index.to_string(),
                 "rootHash": B64.encode(p.root_hash),
@@ -245,7 +249,11 @@ impl VerifiedEntry {
                 "checkpoint": {"envelope": p.checkpoint},
             },
             "canonicalizedBody": B64.encode(&self.body),
-        })
+        });
+        if let Some(set) = &self.signed_entry_timestamp {
+            v["inclusionPromise"] = json!({"signedEntryTimestamp": B64.encode(set)});
+        }
+        v
     }
 }
 
@@ -315,36 +323,70 @@ fn uuid_leaf(uuid: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// A client of one Rekor v1 instance, verifying against the trusted root's transparency logs.
+/// A log endpoint and the trusted root's logs it is verified against (shared by the v1 and v2
+/// clients).
 #[derive(Clone, Debug)]
-pub struct RekorClient {
-    http: HttpClient,
-    base_url: String,
-    tlogs: Arc<Vec<TransparencyLog>>,
+pub(crate) struct LogEndpoint {
+    pub(crate) http: HttpClient,
+    pub(crate) base_url: String,
+    pub(crate) tlogs: Arc<Vec<TransparencyLog>>,
 }
 
-impl RekorClient {
-    /// A client for the Rekor at `base_url`, trusting the `tlogs` of `trusted_root`.
-    pub fn new(base_url: &str, http: HttpClient, trusted_root: &TrustedRoot) -> RekorClient {
-        RekorClient {
+impl LogEndpoint {
+    pub(crate) fn new(base_url: &str, http: HttpClient, trusted_root: &TrustedRoot) -> LogEndpoint {
+        LogEndpoint {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
             tlogs: Arc::new(trusted_root.tlogs.clone()),
         }
     }
 
-    /// The base URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    fn verify_err(&self, url: &str, e: &TlogError) -> ClientError {
+    pub(crate) fn verify_err(&self, url: &str, e: &TlogError) -> ClientError {
         ClientError::Verify {
             service: Service::Rekor,
             url: url.to_string(),
             reason: e.code(),
             detail: e.to_string(),
         }
+    }
+
+    /// Parses a checkpoint note and verifies it is signed by one of the trusted logs.
+    pub(crate) fn verify_tree_head(&self, url: &str, envelope: &str) -> Result<Checkpoint, ClientError> {
+        let cp = Checkpoint::parse(envelope).map_err(|e| self.verify_err(url, &e))?;
+        let mut first_err = None;
+        for log in self.tlogs.iter() {
+            match verify_checkpoint(&cp, envelope, log) {
+                Ok(()) => return Ok(cp),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(self.verify_err(url, &first_err.unwrap_or(TlogError::UnknownLog)))
+    }
+}
+
+/// A client of one Rekor v1 instance, verifying against the trusted root's transparency logs.
+#[derive(Clone, Debug)]
+pub struct RekorClient {
+    ep: LogEndpoint,
+}
+
+impl RekorClient {
+    /// A client for the Rekor at `base_url`, trusting the `tlogs` of `trusted_root`.
+    pub fn new(base_url: &str, http: HttpClient, trusted_root: &TrustedRoot) -> RekorClient {
+        RekorClient {
+            ep: LogEndpoint::new(base_url, http, trusted_root),
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.ep.base_url
+    }
+
+    fn verify_err(&self, url: &str, e: &TlogError) -> ClientError {
+        self.ep.verify_err(url, e)
     }
 
     fn mismatch(&self, url: &str, reason: &'static str, detail: impl Into<String>) -> ClientError {
@@ -360,8 +402,8 @@ impl RekorClient {
     fn verify_entry(&self, url: &str, uuid: &str, raw: RawEntry) -> Result<VerifiedEntry, ClientError> {
         let body = B64
             .decode(&raw.body)
-            .map_err(|e| self.http.decode(url, format!("entry body: {e}")))?;
-        let log_id = hex::decode(&raw.log_id).map_err(|e| self.http.decode(url, format!("logID: {e}")))?;
+            .map_err(|e| self.ep.http.decode(url, format!("entry body: {e}")))?;
+        let log_id = hex::decode(&raw.log_id).map_err(|e| self.ep.http.decode(url, format!("logID: {e}")))?;
         if !is_entry_uuid(uuid) || uuid_leaf(uuid) != hex::encode(leaf_hash(&body)) {
             return Err(self.mismatch(
                 url,
@@ -379,25 +421,25 @@ impl RekorClient {
             .ok_or_else(|| self.verify_err(url, &TlogError::MissingProof))?;
         let set = B64
             .decode(&set_b64)
-            .map_err(|e| self.http.decode(url, format!("signedEntryTimestamp: {e}")))?;
+            .map_err(|e| self.ep.http.decode(url, format!("signedEntryTimestamp: {e}")))?;
         let p = v
             .inclusion_proof
             .ok_or_else(|| self.verify_err(url, &TlogError::MissingProof))?;
         let checkpoint = p
             .checkpoint
             .ok_or_else(|| self.verify_err(url, &TlogError::MissingProof))?;
-        let root_hash = hash32(&p.root_hash).ok_or_else(|| self.http.decode(url, "inclusionProof.rootHash"))?;
+        let root_hash = hash32(&p.root_hash).ok_or_else(|| self.ep.http.decode(url, "inclusionProof.rootHash"))?;
         let hashes = p
             .hashes
             .iter()
             .map(|h| hash32(h))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| self.http.decode(url, "inclusionProof.hashes"))?;
-        let log_index = i64::try_from(raw.log_index).map_err(|_| self.http.decode(url, "logIndex"))?;
+            .ok_or_else(|| self.ep.http.decode(url, "inclusionProof.hashes"))?;
+        let log_index = i64::try_from(raw.log_index).map_err(|_| self.ep.http.decode(url, "logIndex"))?;
         // Several key generations may share a log id; the first whose checks pass wins, else the
         // first failure is reported.
         let mut first_err = None;
-        let candidates = self.tlogs.iter().filter(|l| l.log_id == log_id);
+        let candidates = self.ep.tlogs.iter().filter(|l| l.log_id == log_id);
         for log in candidates {
             let result = verify_set(&set, &raw.body, raw.integrated_time, &log_id, log_index, log).and_then(|()| {
                 verify_inclusion_with_checkpoint(&body, p.log_index, p.tree_size, &root_hash, &hashes, &checkpoint, log)
@@ -412,7 +454,7 @@ impl RekorClient {
                         body,
                         kind: kind.kind,
                         version: kind.api_version,
-                        signed_entry_timestamp: set,
+                        signed_entry_timestamp: Some(set),
                         inclusion_proof: VerifiedInclusionProof {
                             log_index: p.log_index,
                             tree_size: p.tree_size,
@@ -438,30 +480,34 @@ impl RekorClient {
     }
 
     fn single(&self, url: &str, body: &[u8]) -> Result<VerifiedEntry, ClientError> {
-        let map: BTreeMap<String, RawEntry> = self.http.decode_json(url, body)?;
+        let map: BTreeMap<String, RawEntry> = self.ep.http.decode_json(url, body)?;
         if map.len() != 1 {
-            return Err(self.http.decode(url, format!("expected one entry, got {}", map.len())));
+            return Err(self
+                .ep
+                .http
+                .decode(url, format!("expected one entry, got {}", map.len())));
         }
         self.verify_map(url, map)?
             .pop()
-            .ok_or_else(|| self.http.decode(url, "no entry"))
+            .ok_or_else(|| self.ep.http.decode(url, "no entry"))
     }
 
     /// `POST /api/v1/log/entries`: logs `entry` and returns it verified, including that the
     /// logged body records exactly `entry`. If the log already holds it (409 Conflict, e.g. after
     /// a retried request) the existing entry is fetched and verified the same way.
     pub async fn create_entry(&self, entry: &ProposedEntry) -> Result<VerifiedEntry, ClientError> {
-        let url = format!("{}/api/v1/log/entries", self.base_url);
-        let expected = entry.expected().map_err(|detail| ClientError::Config {
+        let url = format!("{}/api/v1/log/entries", self.ep.base_url);
+        entry.expected().map_err(|detail| ClientError::Config {
             service: Service::Rekor,
             detail,
         })?;
-        let body = serde_json::to_vec(&entry.to_json()).map_err(|e| self.http.decode(&url, e.to_string()))?;
+        let body = serde_json::to_vec(&entry.to_json()).map_err(|e| self.ep.http.decode(&url, e.to_string()))?;
         let headers = [
             (http::header::CONTENT_TYPE, "application/json"),
             (http::header::ACCEPT, "application/json"),
         ];
         let resp = self
+            .ep
             .http
             .execute(http::Method::POST, &url, &headers, body.into(), Idempotency::Safe)
             .await?;
@@ -469,16 +515,17 @@ impl RekorClient {
             let location = resp
                 .header("location")
                 .map(str::to_string)
-                .ok_or_else(|| self.http.status_error(&url, &resp))?;
+                .ok_or_else(|| self.ep.http.status_error(&url, &resp))?;
             let uuid = location.rsplit('/').next().unwrap_or_default().to_string();
             if !is_entry_uuid(&uuid) {
                 return Err(self
+                    .ep
                     .http
                     .decode(&url, format!("409 Location {location:?} names no entry")));
             }
             self.get_entry(&uuid).await?
         } else {
-            let resp = self.http.ensure_success(&url, resp)?;
+            let resp = self.ep.http.ensure_success(&url, resp)?;
             self.single(&url, &resp.body)?
         };
         let (kind, version) = entry.kind();
@@ -492,7 +539,7 @@ impl RekorClient {
             ));
         }
         entry
-            .check_body(&expected, &verified.body)
+            .check_body(version, &verified.body)
             .map_err(|e| self.verify_err(&url, &e))?;
         Ok(verified)
     }
@@ -500,14 +547,14 @@ impl RekorClient {
     /// `GET /api/v1/log/entries/{uuid}` (64- or 80-hex UUID), verified; the entry must be the one
     /// asked for.
     pub async fn get_entry(&self, uuid: &str) -> Result<VerifiedEntry, ClientError> {
-        let url = format!("{}/api/v1/log/entries/{uuid}", self.base_url);
+        let url = format!("{}/api/v1/log/entries/{uuid}", self.ep.base_url);
         if !is_entry_uuid(uuid) {
             return Err(ClientError::Config {
                 service: Service::Rekor,
                 detail: format!("{uuid:?} is not an entry UUID (64 or 80 hex digits)"),
             });
         }
-        let resp = self.http.get(&url, "application/json").await?;
+        let resp = self.ep.http.get(&url, "application/json").await?;
         let e = self.single(&url, &resp.body)?;
         if uuid_leaf(&e.uuid) != uuid_leaf(uuid) {
             return Err(self.mismatch(&url, "rekor.uuid_mismatch", format!("asked for {uuid}, got {}", e.uuid)));
@@ -517,8 +564,8 @@ impl RekorClient {
 
     /// `GET /api/v1/log/entries?logIndex=N`, verified; the entry must have that index.
     pub async fn get_entry_by_index(&self, log_index: u64) -> Result<VerifiedEntry, ClientError> {
-        let url = format!("{}/api/v1/log/entries?logIndex={log_index}", self.base_url);
-        let resp = self.http.get(&url, "application/json").await?;
+        let url = format!("{}/api/v1/log/entries?logIndex={log_index}", self.ep.base_url);
+        let resp = self.ep.http.get(&url, "application/json").await?;
         let e = self.single(&url, &resp.body)?;
         if e.log_index != log_index {
             return Err(self.mismatch(
@@ -533,7 +580,7 @@ impl RekorClient {
     /// `POST /api/v1/log/entries/retrieve` by UUIDs; every returned entry is verified and must be
     /// one of those asked for. Entries the log does not have are simply absent.
     pub async fn retrieve_entries(&self, uuids: &[&str]) -> Result<Vec<VerifiedEntry>, ClientError> {
-        let url = format!("{}/api/v1/log/entries/retrieve", self.base_url);
+        let url = format!("{}/api/v1/log/entries/retrieve", self.ep.base_url);
         if let Some(bad) = uuids.iter().find(|u| !is_entry_uuid(u)) {
             return Err(ClientError::Config {
                 service: Service::Rekor,
@@ -541,6 +588,7 @@ impl RekorClient {
             });
         }
         let maps: Vec<BTreeMap<String, RawEntry>> = self
+            .ep
             .http
             .post_json(&url, &json!({"entryUUIDs": uuids}), Idempotency::Safe)
             .await?;
@@ -574,26 +622,12 @@ impl RekorClient {
     }
 
     async fn search(&self, query: &Value) -> Result<Vec<String>, ClientError> {
-        let url = format!("{}/api/v1/index/retrieve", self.base_url);
-        let uuids: Vec<String> = self.http.post_json(&url, query, Idempotency::Safe).await?;
+        let url = format!("{}/api/v1/index/retrieve", self.ep.base_url);
+        let uuids: Vec<String> = self.ep.http.post_json(&url, query, Idempotency::Safe).await?;
         if let Some(bad) = uuids.iter().find(|u| !is_entry_uuid(u)) {
-            return Err(self.http.decode(&url, format!("{bad:?} is not an entry UUID")));
+            return Err(self.ep.http.decode(&url, format!("{bad:?} is not an entry UUID")));
         }
         Ok(uuids)
-    }
-
-    fn verify_tree_head(&self, url: &str, envelope: &str) -> Result<Checkpoint, ClientError> {
-        let cp = Checkpoint::parse(envelope).map_err(|e| self.verify_err(url, &e))?;
-        let mut first_err = None;
-        for log in self.tlogs.iter() {
-            match verify_checkpoint(&cp, envelope, log) {
-                Ok(()) => return Ok(cp),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        Err(self.verify_err(url, &first_err.unwrap_or(TlogError::UnknownLog)))
     }
 
     /// `GET /api/v1/log`: the active shard's signed tree head, verified against the trusted
@@ -608,10 +642,10 @@ impl RekorClient {
             #[serde(rename = "treeID")]
             tree_id: Option<String>,
         }
-        let url = format!("{}/api/v1/log", self.base_url);
-        let raw: Raw = self.http.get_json(&url).await?;
-        let root_hash = hash32(&raw.root_hash).ok_or_else(|| self.http.decode(&url, "rootHash"))?;
-        let checkpoint = self.verify_tree_head(&url, &raw.signed_tree_head)?;
+        let url = format!("{}/api/v1/log", self.ep.base_url);
+        let raw: Raw = self.ep.http.get_json(&url).await?;
+        let root_hash = hash32(&raw.root_hash).ok_or_else(|| self.ep.http.decode(&url, "rootHash"))?;
+        let checkpoint = self.ep.verify_tree_head(&url, &raw.signed_tree_head)?;
         if checkpoint.tree_size != raw.tree_size || checkpoint.root_hash != root_hash {
             return Err(self.verify_err(&url, &TlogError::CheckpointRootMismatch));
         }
@@ -635,10 +669,10 @@ impl RekorClient {
         }
         let url = format!(
             "{}/api/v1/log/proof?firstSize={}&lastSize={}",
-            self.base_url, older.tree_size, newer.tree_size
+            self.ep.base_url, older.tree_size, newer.tree_size
         );
-        let raw: Raw = self.http.get_json(&url).await?;
-        let root = hash32(&raw.root_hash).ok_or_else(|| self.http.decode(&url, "rootHash"))?;
+        let raw: Raw = self.ep.http.get_json(&url).await?;
+        let root = hash32(&raw.root_hash).ok_or_else(|| self.ep.http.decode(&url, "rootHash"))?;
         if root != newer.root_hash {
             return Err(self.verify_err(&url, &TlogError::CheckpointRootMismatch));
         }
@@ -647,7 +681,7 @@ impl RekorClient {
             .iter()
             .map(|h| hash32(h))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| self.http.decode(&url, "hashes"))?;
+            .ok_or_else(|| self.ep.http.decode(&url, "hashes"))?;
         verify_consistency(
             older.tree_size,
             newer.tree_size,
@@ -662,4 +696,4 @@ impl RekorClient {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests;
+pub(crate) mod tests;

@@ -224,4 +224,4 @@ impl TsaClient {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests;
+pub(crate) mod tests;

@@ -9,15 +9,16 @@ use crate::embedded::testutil::temp_dir;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::sync::Arc;
 use std::time::Duration;
+use trust_core::trust_root::TrustedRoot;
 
-struct Ca {
-    ca: LocalCa,
-    ct: CtLog,
+pub(crate) struct Ca {
+    pub(crate) ca: LocalCa,
+    pub(crate) ct: CtLog,
 }
 
 /// How the test Fulcio misbehaves.
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Genuine,
     /// Certifies a key of its own instead of the requested one.
     SwapKey,
@@ -25,7 +26,7 @@ enum Mode {
     Detached,
 }
 
-fn jwt(claims: serde_json::Value) -> String {
+pub(crate) fn jwt(claims: serde_json::Value) -> String {
     format!(
         "{}.{}.c2ln",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
@@ -35,7 +36,7 @@ fn jwt(claims: serde_json::Value) -> String {
 
 /// A Fulcio v2 endpoint backed by the embedded CA: checks the proof of possession (or the CSR's
 /// self-signature) with the requested key, then issues with an embedded SCT.
-fn handle(ca: &Ca, mode: Mode, r: Req) -> crate::client::testserver::Resp {
+pub(crate) fn handle(ca: &Ca, mode: Mode, r: Req) -> crate::client::testserver::Resp {
     let bad = |m: &str| resp(400, "application/json", format!("{{\"code\":3,\"message\":\"{m}\"}}"));
     let now = crate::embedded::now();
     match (r.method.as_str(), r.path.as_str()) {
@@ -228,4 +229,50 @@ async fn malformed_responses_are_decode_errors() {
         assert_eq!(err.code(), "client.decode", "{err}");
         assert_eq!(err.service(), Service::Fulcio);
     }
+}
+
+fn root_of(ca: &Ca) -> TrustedRoot {
+    TrustedRoot {
+        tlogs: vec![],
+        ctlogs: vec![ca
+            .ct
+            .transparency_log("http://ct.example", trust_core::time::UnixTime::EPOCH)],
+        certificate_authorities: vec![ca.ca.certificate_authority("http://fulcio.example")],
+        timestamp_authorities: vec![],
+    }
+}
+
+#[tokio::test]
+async fn certificate_must_chain_to_the_trusted_root_with_a_valid_sct() {
+    let (_srv, client, ca) = fulcio(Mode::Genuine).await;
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+    let req = CertificateRequest::csr(&key).unwrap();
+    // Trusting this CA and CT log: accepted.
+    let trusting = client.clone().with_trusted_root(&root_of(&ca)).unwrap();
+    trusting.signing_cert(&token(), &req).await.unwrap();
+
+    // Trusting another instance's CA: refused, not retried, not an outage.
+    let (_srv2, _c2, other) = fulcio(Mode::Genuine).await;
+    let err = client
+        .clone()
+        .with_trusted_root(&root_of(&other))
+        .unwrap()
+        .signing_cert(&token(), &req)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "client.verify", "{err}");
+    assert!(err.to_string().contains("(cert.chain_untrusted)"), "{err}");
+    assert!(!err.is_unavailable());
+
+    // The right CA but another CT log: the SCT does not verify.
+    let mut root = root_of(&ca);
+    root.ctlogs = root_of(&other).ctlogs;
+    let err = client
+        .clone()
+        .with_trusted_root(&root)
+        .unwrap()
+        .signing_cert(&token(), &req)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("(sct."), "{err}");
 }

@@ -126,7 +126,7 @@ async fn slow_server_times_out_within_bound() {
     assert_eq!(srv.hits(), 2, "a GET timeout is retried once");
     // Two attempts of 500 ms plus one short backoff.
     assert!(
-        took >= Duration::from_millis(1000) && took < Duration::from_millis(1800),
+        took >= Duration::from_millis(1000) && took < Duration::from_millis(2500),
         "{took:?}"
     );
 }
@@ -141,7 +141,7 @@ async fn unsafe_post_timeout_is_not_retried() {
         .unwrap_err();
     assert_eq!(err.code(), "client.timeout");
     assert_eq!(srv.hits(), 1);
-    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    assert!(start.elapsed() < Duration::from_millis(1500), "{:?}", start.elapsed());
 }
 
 #[tokio::test]
@@ -155,7 +155,7 @@ async fn total_timeout_bounds_all_attempts() {
     let start = Instant::now();
     let err = client(cfg).get(&srv.url(), "*/*").await.unwrap_err();
     assert_eq!(err.code(), "client.timeout");
-    assert!(start.elapsed() < Duration::from_millis(1500), "{:?}", start.elapsed());
+    assert!(start.elapsed() < Duration::from_millis(2000), "{:?}", start.elapsed());
 }
 
 #[tokio::test]

@@ -28,8 +28,8 @@ enum Mode {
     OtherEntry,
 }
 
-struct Rekor {
-    local: LocalSigstore<Mem>,
+pub(crate) struct Rekor {
+    pub(crate) local: LocalSigstore<Mem>,
     mode: AtomicU8,
 }
 
@@ -251,16 +251,17 @@ impl Rekor {
     }
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     srv: TestServer,
-    rekor: Arc<Rekor>,
+    pub(crate) rekor: Arc<Rekor>,
     client: RekorClient,
-    ca: LocalCa,
-    ct: CtLog,
+    pub(crate) ca: LocalCa,
+    pub(crate) ct: CtLog,
+    pub(crate) dir: std::path::PathBuf,
 }
 
 impl Fixture {
-    async fn new() -> Fixture {
+    pub(crate) async fn new() -> Fixture {
         let dir = temp_dir("rekor-client");
         init(&dir, &InitOptions::default(), None).unwrap();
         let local = LocalSigstore::open(&dir, Arc::new(Mem::default()), None, 8).unwrap();
@@ -283,12 +284,18 @@ impl Fixture {
         let client = RekorClient::new(&srv.url(), HttpClient::new(Service::Rekor, cfg).unwrap(), &root);
         let now = crate::embedded::now();
         Fixture {
+            dir: dir.clone(),
             srv,
             rekor,
             client,
             ca: LocalCa::load_or_create(&dir, None, now).unwrap(),
             ct: CtLog::load_or_create(&dir.join("keys/ct.key.pem"), None).unwrap(),
         }
+    }
+
+    /// The test Rekor v1 server's URL.
+    pub(crate) fn url(&self) -> String {
+        self.srv.url()
     }
 
     fn set_mode(&self, m: Mode) {
@@ -314,7 +321,7 @@ impl Fixture {
         (key, pem_encode("CERTIFICATE", &issued.leaf_der))
     }
 
-    fn hashedrekord(&self, artifact: &[u8]) -> ProposedEntry {
+    pub(crate) fn hashedrekord(&self, artifact: &[u8]) -> ProposedEntry {
         let (key, pem) = self.signer();
         let digest = Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap();
         ProposedEntry::HashedRekord {
@@ -324,7 +331,7 @@ impl Fixture {
         }
     }
 
-    fn dsse(&self, statement: &[u8]) -> ProposedEntry {
+    pub(crate) fn dsse(&self, statement: &[u8]) -> ProposedEntry {
         let (key, pem) = self.signer();
         let pt = "application/vnd.in-toto+json";
         let sig = key.sign(&trust_core::dsse::pae(pt, statement)).unwrap();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use trust_core::crypto::HashAlgorithm;
 
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Genuine,
     WrongNonce,
     WrongImprint,
@@ -16,7 +16,7 @@ enum Mode {
 }
 
 /// The embedded TSA served as a TSA does: `application/timestamp-query` in, reply out.
-async fn tsa_server(tsa: Arc<LocalTsa>, mode: Mode) -> TestServer {
+pub(crate) async fn tsa_server(tsa: Arc<LocalTsa>, mode: Mode) -> TestServer {
     serve(move |r: Req| {
         let tsa = tsa.clone();
         async move {
