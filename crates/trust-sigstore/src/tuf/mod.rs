@@ -519,22 +519,31 @@ fn tough_err(e: tough::error::Error) -> TufError {
     classify(&e)
 }
 
-/// Loads the repository; on an expiry error, reloads without expiry enforcement (throwaway
-/// datastore, nothing kept) only to report when the role expired.
+/// Loads the repository. tough ends the root chain on *any* failure to fetch `N+1.root.json`, so
+/// an unreachable repository would surface as "root expired" or a later check: a failed root
+/// fetch (other than not-found) is reported as what it is. On an expiry error, reloads without
+/// expiry enforcement (throwaway datastore, nothing kept) only to report when the role expired.
 async fn load_repository(
     root: &[u8],
     metadata_url: &Url,
     targets_url: &Url,
-    transport: Box<dyn Transport>,
+    recorder: &RecordingTransport,
     datastore: &Path,
 ) -> Result<Repository, TufError> {
     let loaded = RepositoryLoader::new(&root, metadata_url.clone(), targets_url.clone())
-        .transport(transport::Boxed(transport.clone()))
+        .transport(recorder.clone())
         .datastore(datastore)
         .expiration_enforcement(ExpirationEnforcement::Safe)
         .load()
         .await;
-    match loaded.map_err(tough_err) {
+    let loaded = loaded.map_err(tough_err);
+    if loaded.is_err() {
+        if let Some(failure) = recorder.take_root_chain_failure() {
+            return Err(failure);
+        }
+    }
+    let transport: Box<dyn Transport> = Box::new(recorder.clone());
+    match loaded {
         Err(TufError::Expired { role, expires: None }) => {
             let expires = expiry_of(root, metadata_url, targets_url, transport, &role).await;
             Err(TufError::Expired { role, expires })
@@ -657,14 +666,7 @@ pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport
 
     let recorder = RecordingTransport::new(transport);
     let recorded = recorder.recorded();
-    let repo = load_repository(
-        &root,
-        &cfg.metadata_url,
-        &cfg.targets_url,
-        Box::new(recorder),
-        &datastore,
-    )
-    .await?;
+    let repo = load_repository(&root, &cfg.metadata_url, &cfg.targets_url, &recorder, &datastore).await?;
     if let Some(trusted) = trusted_root_version {
         let new = repo.root().signed.version.get();
         if new < trusted {
@@ -730,14 +732,8 @@ async fn load_generation(cfg: &TufConfig, root: &[u8], gen: &Path) -> Result<Tru
     copy_dir(&gen.join("datastore"), scratch.path())?;
     let metadata_url = dir_url(&gen.join("metadata"))?;
     let targets_url = dir_url(&gen.join("targets"))?;
-    let repo = load_repository(
-        root,
-        &metadata_url,
-        &targets_url,
-        Box::new(FilesystemTransport),
-        scratch.path(),
-    )
-    .await?;
+    let recorder = RecordingTransport::new(Box::new(FilesystemTransport));
+    let repo = load_repository(root, &metadata_url, &targets_url, &recorder, scratch.path()).await?;
     material(&repo, &metadata_url, &targets_url, MaterialSource::Cache).await
 }
 
