@@ -101,6 +101,23 @@ async fn update_then_offline_reload_reverifies() {
     assert_eq!(c.timestamp, m.timestamp);
     // Loading again still works (a load does not consume or alter the generation).
     tuf::load_cached(&cfg).await.unwrap();
+    // The cache is relocatable (copied to an air-gapped host, another path): it still verifies.
+    let moved = TempDir::new().unwrap();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(cache.path())
+        .arg(moved.path().join("copy"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let moved_cfg = TufConfig {
+        cache_dir: moved.path().join("copy"),
+        ..cfg.clone()
+    };
+    assert_eq!(
+        tuf::load_cached(&moved_cfg).await.unwrap().trusted_root_json,
+        m.trusted_root_json
+    );
     // And with the repository gone, an update is a fetch error that leaves the cache usable.
     let e = tuf::update(&cfg).await.unwrap_err();
     assert_eq!(e.code(), "tuf.fetch", "{e}");

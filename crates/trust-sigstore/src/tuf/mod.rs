@@ -682,7 +682,7 @@ pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport
     // Write exactly the verified bytes, then prove the copy verifies on its own.
     let files = recorded.lock().map(|m| m.clone()).unwrap_or_default();
     write_recorded(&files, &cfg.metadata_url, &cfg.targets_url, work.path())?;
-    let reloaded = load_generation(cfg, &root, work.path()).await?;
+    let reloaded = load_generation(&root, work.path()).await?;
     if reloaded.trusted_root_json != fetched.trusted_root_json
         || reloaded.signing_config_json != fetched.signing_config_json
     {
@@ -716,7 +716,7 @@ pub async fn load_cached(cfg: &TufConfig) -> Result<TrustMaterial, TufError> {
     let gen = current_generation(&cfg.cache_dir)?.ok_or_else(|| TufError::NoCache {
         dir: cfg.cache_dir.clone(),
     })?;
-    let mut m = load_generation(cfg, &root, &gen).await?;
+    let mut m = load_generation(&root, &gen).await?;
     m.metadata_url = cfg.metadata_url.to_string();
     m.targets_url = cfg.targets_url.to_string();
     Ok(m)
@@ -724,11 +724,12 @@ pub async fn load_cached(cfg: &TufConfig) -> Result<TrustMaterial, TufError> {
 
 /// Full TUF verification of one generation directory through the filesystem transport, with a
 /// scratch copy of its datastore (a load never modifies a committed generation).
-async fn load_generation(cfg: &TufConfig, root: &[u8], gen: &Path) -> Result<TrustMaterial, TufError> {
+async fn load_generation(root: &[u8], gen: &Path) -> Result<TrustMaterial, TufError> {
+    // In the system temp dir, so a read-only cache (shipped to an air-gapped host) still loads.
     let scratch = tempfile::Builder::new()
-        .prefix(".tmp-load-")
-        .tempdir_in(&cfg.cache_dir)
-        .map_err(cache_io(&cfg.cache_dir))?;
+        .prefix("certus-tuf-load-")
+        .tempdir()
+        .map_err(cache_io(&std::env::temp_dir()))?;
     copy_dir(&gen.join("datastore"), scratch.path())?;
     let metadata_url = dir_url(&gen.join("metadata"))?;
     let targets_url = dir_url(&gen.join("targets"))?;
@@ -877,7 +878,7 @@ fn prune_generations(cache_dir: &Path, keep: &str, previous: Option<&Path>) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale_tmp = name.starts_with(".tmp-gen-")
+        let stale_tmp = (name.starts_with(".tmp-gen-") || name.starts_with(".tmp-current-"))
             && entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -886,7 +887,11 @@ fn prune_generations(cache_dir: &Path, keep: &str, previous: Option<&Path>) {
                 .is_some_and(|age| age > Duration::from_secs(3600));
         let old_gen = name.starts_with("gen-") && name != keep && Some(name.as_str()) != previous;
         if stale_tmp || old_gen {
-            let _ = std::fs::remove_dir_all(entry.path());
+            let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(entry.path())
+            } else {
+                std::fs::remove_file(entry.path())
+            };
         }
     }
 }
