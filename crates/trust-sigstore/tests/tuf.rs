@@ -264,6 +264,39 @@ async fn new_version_picked_up_rollback_refused() {
     assert_eq!(tuf::load_cached(&cfg).await.unwrap().timestamp.version, 2);
 }
 
+fn assert_no_temp(cache: &Path) {
+    let names: Vec<String> = std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with(".tmp")), "{names:?}");
+}
+
+#[tokio::test]
+async fn tampered_repository_target_is_refused() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
+    // The served trusted root is swapped for other bytes of the same length.
+    let served = std::fs::read_dir(repo.targets())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(tuf::TRUSTED_ROOT_TARGET))
+        .unwrap();
+    let mut bytes = std::fs::read(&served).unwrap();
+    let i = bytes.iter().position(|b| *b == b'{').unwrap();
+    bytes[i] = b'[';
+    std::fs::write(&served, &bytes).unwrap();
+    let cache = TempDir::new().unwrap();
+    let e = tuf::update(&config(&repo, cache.path())).await.unwrap_err();
+    assert!(
+        matches!(&e, TufError::HashMismatch { what, .. } if what.ends_with(tuf::TRUSTED_ROOT_TARGET)),
+        "{e:?}"
+    );
+    assert!(!cache.path().join("current").exists());
+    assert_no_temp(cache.path());
+}
+
 #[tokio::test]
 async fn missing_trusted_root_target() {
     let repo = TestRepo::new().await;
@@ -468,8 +501,9 @@ async fn http_faults_are_bounded_and_leave_the_cache() {
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(matches!(&e, TufError::Http(c) if c.code() == "client.timeout"), "{e:?}");
 
-    // None of it touched the committed generation.
+    // None of it touched the committed generation, or left temporary files behind.
     assert_eq!(std::fs::read_to_string(cache.path().join("current")).unwrap(), before);
+    assert_no_temp(cache.path());
     tuf::load_cached(&cfg).await.unwrap();
     server.stop().await;
 }
