@@ -264,6 +264,32 @@ async fn new_version_picked_up_rollback_refused() {
     assert_eq!(tuf::load_cached(&cfg).await.unwrap().timestamp.version, 2);
 }
 
+#[tokio::test]
+async fn delegated_roles_are_cached_and_reverified() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    let role = "registry.npmjs.org";
+    repo.publish_delegated(&repo.root_path, 1, &refs(&files), in_secs(3600), role)
+        .await;
+    assert!(repo.metadata().join(format!("1.{role}.json")).exists());
+    let cache = TempDir::new().unwrap();
+    let cfg = config(&repo, cache.path());
+    tuf::update(&cfg).await.unwrap();
+    // The delegated role's metadata is part of the cached generation and of its verification.
+    let cached = current_gen(cache.path()).join(format!("metadata/1.{role}.json"));
+    assert!(cached.exists());
+    std::fs::remove_dir_all(repo.dir.path().join("repo")).unwrap();
+    assert_eq!(tuf::load_cached(&cfg).await.unwrap().trusted_root_json, files[0].1);
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cached).unwrap()).unwrap();
+    v["signed"]["expires"] = "2999-01-01T00:00:00Z".into();
+    std::fs::write(&cached, serde_json::to_vec(&v).unwrap()).unwrap();
+    let e = tuf::load_cached(&cfg).await.unwrap_err();
+    assert!(
+        matches!(e.code(), "tuf.verification" | "tuf.hash_mismatch" | "tuf.too_large"),
+        "{e:?}"
+    );
+}
+
 fn assert_no_temp(cache: &Path) {
     let names: Vec<String> = std::fs::read_dir(cache)
         .unwrap()
