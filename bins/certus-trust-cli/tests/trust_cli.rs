@@ -22,8 +22,13 @@ fn fixture(path: &str) -> Vec<u8> {
 }
 
 fn cli(args: &[&str]) -> Output {
+    cli_in(Path::new("."), args)
+}
+
+fn cli_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_certus-trust-cli"))
         .args(args)
+        .current_dir(dir)
         .env_remove("XDG_CACHE_HOME")
         .output()
         .unwrap()
@@ -133,6 +138,22 @@ async fn update_show_json_and_out() {
         "{text}"
     );
     assert!(text.contains("tlog  https://rekor.sigstore.dev  valid "), "{text}");
+}
+
+#[tokio::test]
+async fn relative_cache_dir() {
+    let s = Setup::published().await;
+    let mut args = s.args("update", &[]);
+    let i = args.iter().position(|a| a == "--cache").unwrap();
+    args[i + 1] = "rel/cache".into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = cli_in(s.cache.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(s.cache.path().join("rel/cache/current").exists());
+    let mut show = args.clone();
+    show[1] = "show";
+    let o = cli_in(s.cache.path(), &show);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[tokio::test]

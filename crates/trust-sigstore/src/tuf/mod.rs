@@ -650,12 +650,14 @@ pub async fn update(cfg: &TufConfig) -> Result<TrustMaterial, TufError> {
 pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport>) -> Result<TrustMaterial, TufError> {
     let root = cfg.initial_root.load()?;
     std::fs::create_dir_all(&cfg.cache_dir).map_err(cache_io(&cfg.cache_dir))?;
-    let previous = current_generation(&cfg.cache_dir)?;
+    // Absolute, so the generation can be addressed by file:// URLs.
+    let cache_dir = std::fs::canonicalize(&cfg.cache_dir).map_err(cache_io(&cfg.cache_dir))?;
+    let previous = current_generation(&cache_dir)?;
 
     let work = tempfile::Builder::new()
         .prefix(".tmp-gen-")
-        .tempdir_in(&cfg.cache_dir)
-        .map_err(cache_io(&cfg.cache_dir))?;
+        .tempdir_in(&cache_dir)
+        .map_err(cache_io(&cache_dir))?;
     let datastore = work.path().join("datastore");
     std::fs::create_dir_all(&datastore).map_err(cache_io(&datastore))?;
     let mut trusted_root_version = None;
@@ -694,19 +696,19 @@ pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport
 
     // Commit: rename the generation into place, then switch `current` atomically.
     let name = format!("gen-{}-{}", now_nanos(), std::process::id());
-    let gen_dir = cfg.cache_dir.join(&name);
+    let gen_dir = cache_dir.join(&name);
     let work_path = work.keep();
     if let Err(e) = std::fs::rename(&work_path, &gen_dir) {
         let _ = std::fs::remove_dir_all(&work_path);
         return Err(cache_io(&gen_dir)(e));
     }
-    let current = cfg.cache_dir.join("current");
+    let current = cache_dir.join("current");
     if let Err(e) = write_atomic(&current, name.as_bytes()) {
         let _ = std::fs::remove_dir_all(&gen_dir);
         return Err(e);
     }
-    sync_dir(&cfg.cache_dir);
-    prune_generations(&cfg.cache_dir, &name, previous.as_deref());
+    sync_dir(&cache_dir);
+    prune_generations(&cache_dir, &name, previous.as_deref());
     Ok(fetched)
 }
 
