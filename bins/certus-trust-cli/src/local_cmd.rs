@@ -125,7 +125,7 @@ fn passphrase() -> Option<String> {
     std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

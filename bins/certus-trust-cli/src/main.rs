@@ -20,6 +20,7 @@ use trust_core::{Error, ErrorFamily};
 mod client_cmd;
 mod local_cmd;
 mod sign_cmd;
+mod trust_cmd;
 
 #[derive(Parser)]
 #[command(name = "certus-trust-cli", version, about = "certus-trust: verify Sigstore bundles")]
@@ -43,6 +44,10 @@ enum Command {
     /// Signer policies: lint a policy file, check bundles against a policy.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// TUF-managed Sigstore trust material: `trust update` fetches and verifies, `trust show`
+    /// re-verifies the cache offline.
+    #[command(subcommand)]
+    Trust(trust_cmd::TrustCommand),
 }
 
 #[derive(Args)]
@@ -203,6 +208,7 @@ fn main() -> ExitCode {
         Command::Local(cmd) => local_cmd::run(cmd),
         Command::Server(args) => client_cmd::run(args),
         Command::Policy(command) => return policy_cmd::run(command),
+        Command::Trust(command) => trust_cmd::run(command),
     };
     match result {
         Ok(out) => {

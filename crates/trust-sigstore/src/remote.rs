@@ -170,6 +170,7 @@ impl SignError {
         match self {
             SignError::Service(e) => e.is_unavailable(),
             SignError::Token(_) | SignError::Config(_) => true,
+            SignError::Tuf(e) => e.is_unavailable(),
             _ => false,
         }
     }
@@ -179,6 +180,7 @@ impl SignError {
         match self {
             SignError::Service(e) => Some(e.service()),
             SignError::Token(_) => Some(Service::Oidc),
+            SignError::Tuf(_) => Some(Service::Tuf),
             _ => None,
         }
     }

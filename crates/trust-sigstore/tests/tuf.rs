@@ -101,6 +101,23 @@ async fn update_then_offline_reload_reverifies() {
     assert_eq!(c.timestamp, m.timestamp);
     // Loading again still works (a load does not consume or alter the generation).
     tuf::load_cached(&cfg).await.unwrap();
+    // The cache is relocatable (copied to an air-gapped host, another path): it still verifies.
+    let moved = TempDir::new().unwrap();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(cache.path())
+        .arg(moved.path().join("copy"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let moved_cfg = TufConfig {
+        cache_dir: moved.path().join("copy"),
+        ..cfg.clone()
+    };
+    assert_eq!(
+        tuf::load_cached(&moved_cfg).await.unwrap().trusted_root_json,
+        m.trusted_root_json
+    );
     // And with the repository gone, an update is a fetch error that leaves the cache usable.
     let e = tuf::update(&cfg).await.unwrap_err();
     assert_eq!(e.code(), "tuf.fetch", "{e}");
@@ -248,6 +265,65 @@ async fn new_version_picked_up_rollback_refused() {
 }
 
 #[tokio::test]
+async fn delegated_roles_are_cached_and_reverified() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    let role = "registry.npmjs.org";
+    repo.publish_delegated(&repo.root_path, 1, &refs(&files), in_secs(3600), role)
+        .await;
+    assert!(repo.metadata().join(format!("1.{role}.json")).exists());
+    let cache = TempDir::new().unwrap();
+    let cfg = config(&repo, cache.path());
+    tuf::update(&cfg).await.unwrap();
+    // The delegated role's metadata is part of the cached generation and of its verification.
+    let cached = current_gen(cache.path()).join(format!("metadata/1.{role}.json"));
+    assert!(cached.exists());
+    std::fs::remove_dir_all(repo.dir.path().join("repo")).unwrap();
+    assert_eq!(tuf::load_cached(&cfg).await.unwrap().trusted_root_json, files[0].1);
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cached).unwrap()).unwrap();
+    v["signed"]["expires"] = "2999-01-01T00:00:00Z".into();
+    std::fs::write(&cached, serde_json::to_vec(&v).unwrap()).unwrap();
+    let e = tuf::load_cached(&cfg).await.unwrap_err();
+    assert!(
+        matches!(e.code(), "tuf.verification" | "tuf.hash_mismatch" | "tuf.too_large"),
+        "{e:?}"
+    );
+}
+
+fn assert_no_temp(cache: &Path) {
+    let names: Vec<String> = std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with(".tmp")), "{names:?}");
+}
+
+#[tokio::test]
+async fn tampered_repository_target_is_refused() {
+    let repo = TestRepo::new().await;
+    let files = production_files();
+    repo.publish(&repo.root_path, 1, &refs(&files), in_secs(3600)).await;
+    // The served trusted root is swapped for other bytes of the same length.
+    let served = std::fs::read_dir(repo.targets())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(tuf::TRUSTED_ROOT_TARGET))
+        .unwrap();
+    let mut bytes = std::fs::read(&served).unwrap();
+    let i = bytes.iter().position(|b| *b == b'{').unwrap();
+    bytes[i] = b'[';
+    std::fs::write(&served, &bytes).unwrap();
+    let cache = TempDir::new().unwrap();
+    let e = tuf::update(&config(&repo, cache.path())).await.unwrap_err();
+    assert!(
+        matches!(&e, TufError::HashMismatch { what, .. } if what.ends_with(tuf::TRUSTED_ROOT_TARGET)),
+        "{e:?}"
+    );
+    assert!(!cache.path().join("current").exists());
+    assert_no_temp(cache.path());
+}
+
+#[tokio::test]
 async fn missing_trusted_root_target() {
     let repo = TestRepo::new().await;
     let files = [(
@@ -294,11 +370,15 @@ async fn wrong_initial_root_is_refused() {
         matches!(&e, TufError::Verification { role, .. } if role == "timestamp"),
         "{e:?}"
     );
-    // The embedded Sigstore production root (version 15, expired 2026-11-20) finds no newer root
-    // here, so it stays the trusted root and is refused as expired.
+    // The embedded Sigstore production root does not sign this repository either: refused as
+    // expired (version 15 expired 2026-11-20 and no newer root is found here) or, with a future
+    // unexpired embedded root, by the timestamp signature check.
     cfg.initial_root = InitialRoot::Production;
     let e = tuf::update(&cfg).await.unwrap_err();
-    assert!(matches!(&e, TufError::Expired { role, .. } if role == "root"), "{e:?}");
+    assert!(
+        matches!(&e, TufError::Expired { role, .. } | TufError::Verification { role, .. } if role == "root" || role == "timestamp"),
+        "{e:?}"
+    );
     // A missing root file is an input error.
     cfg.initial_root = InitialRoot::File(repo.dir.path().join("nope.json"));
     let e = tuf::update(&cfg).await.unwrap_err();
@@ -451,8 +531,9 @@ async fn http_faults_are_bounded_and_leave_the_cache() {
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(matches!(&e, TufError::Http(c) if c.code() == "client.timeout"), "{e:?}");
 
-    // None of it touched the committed generation.
+    // None of it touched the committed generation, or left temporary files behind.
     assert_eq!(std::fs::read_to_string(cache.path().join("current")).unwrap(), before);
+    assert_no_temp(cache.path());
     tuf::load_cached(&cfg).await.unwrap();
     server.stop().await;
 }

@@ -519,22 +519,31 @@ fn tough_err(e: tough::error::Error) -> TufError {
     classify(&e)
 }
 
-/// Loads the repository; on an expiry error, reloads without expiry enforcement (throwaway
-/// datastore, nothing kept) only to report when the role expired.
+/// Loads the repository. tough ends the root chain on *any* failure to fetch `N+1.root.json`, so
+/// an unreachable repository would surface as "root expired" or a later check: a failed root
+/// fetch (other than not-found) is reported as what it is. On an expiry error, reloads without
+/// expiry enforcement (throwaway datastore, nothing kept) only to report when the role expired.
 async fn load_repository(
     root: &[u8],
     metadata_url: &Url,
     targets_url: &Url,
-    transport: Box<dyn Transport>,
+    recorder: &RecordingTransport,
     datastore: &Path,
 ) -> Result<Repository, TufError> {
     let loaded = RepositoryLoader::new(&root, metadata_url.clone(), targets_url.clone())
-        .transport(transport::Boxed(transport.clone()))
+        .transport(recorder.clone())
         .datastore(datastore)
         .expiration_enforcement(ExpirationEnforcement::Safe)
         .load()
         .await;
-    match loaded.map_err(tough_err) {
+    let loaded = loaded.map_err(tough_err);
+    if loaded.is_err() {
+        if let Some(failure) = recorder.take_root_chain_failure() {
+            return Err(failure);
+        }
+    }
+    let transport: Box<dyn Transport> = Box::new(recorder.clone());
+    match loaded {
         Err(TufError::Expired { role, expires: None }) => {
             let expires = expiry_of(root, metadata_url, targets_url, transport, &role).await;
             Err(TufError::Expired { role, expires })
@@ -641,12 +650,14 @@ pub async fn update(cfg: &TufConfig) -> Result<TrustMaterial, TufError> {
 pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport>) -> Result<TrustMaterial, TufError> {
     let root = cfg.initial_root.load()?;
     std::fs::create_dir_all(&cfg.cache_dir).map_err(cache_io(&cfg.cache_dir))?;
-    let previous = current_generation(&cfg.cache_dir)?;
+    // Absolute, so the generation can be addressed by file:// URLs.
+    let cache_dir = std::fs::canonicalize(&cfg.cache_dir).map_err(cache_io(&cfg.cache_dir))?;
+    let previous = current_generation(&cache_dir)?;
 
     let work = tempfile::Builder::new()
         .prefix(".tmp-gen-")
-        .tempdir_in(&cfg.cache_dir)
-        .map_err(cache_io(&cfg.cache_dir))?;
+        .tempdir_in(&cache_dir)
+        .map_err(cache_io(&cache_dir))?;
     let datastore = work.path().join("datastore");
     std::fs::create_dir_all(&datastore).map_err(cache_io(&datastore))?;
     let mut trusted_root_version = None;
@@ -657,14 +668,7 @@ pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport
 
     let recorder = RecordingTransport::new(transport);
     let recorded = recorder.recorded();
-    let repo = load_repository(
-        &root,
-        &cfg.metadata_url,
-        &cfg.targets_url,
-        Box::new(recorder),
-        &datastore,
-    )
-    .await?;
+    let repo = load_repository(&root, &cfg.metadata_url, &cfg.targets_url, &recorder, &datastore).await?;
     if let Some(trusted) = trusted_root_version {
         let new = repo.root().signed.version.get();
         if new < trusted {
@@ -680,7 +684,7 @@ pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport
     // Write exactly the verified bytes, then prove the copy verifies on its own.
     let files = recorded.lock().map(|m| m.clone()).unwrap_or_default();
     write_recorded(&files, &cfg.metadata_url, &cfg.targets_url, work.path())?;
-    let reloaded = load_generation(cfg, &root, work.path()).await?;
+    let reloaded = load_generation(&root, work.path()).await?;
     if reloaded.trusted_root_json != fetched.trusted_root_json
         || reloaded.signing_config_json != fetched.signing_config_json
     {
@@ -692,19 +696,19 @@ pub async fn update_with_transport(cfg: &TufConfig, transport: Box<dyn Transport
 
     // Commit: rename the generation into place, then switch `current` atomically.
     let name = format!("gen-{}-{}", now_nanos(), std::process::id());
-    let gen_dir = cfg.cache_dir.join(&name);
+    let gen_dir = cache_dir.join(&name);
     let work_path = work.keep();
     if let Err(e) = std::fs::rename(&work_path, &gen_dir) {
         let _ = std::fs::remove_dir_all(&work_path);
         return Err(cache_io(&gen_dir)(e));
     }
-    let current = cfg.cache_dir.join("current");
+    let current = cache_dir.join("current");
     if let Err(e) = write_atomic(&current, name.as_bytes()) {
         let _ = std::fs::remove_dir_all(&gen_dir);
         return Err(e);
     }
-    sync_dir(&cfg.cache_dir);
-    prune_generations(&cfg.cache_dir, &name, previous.as_deref());
+    sync_dir(&cache_dir);
+    prune_generations(&cache_dir, &name, previous.as_deref());
     Ok(fetched)
 }
 
@@ -714,7 +718,7 @@ pub async fn load_cached(cfg: &TufConfig) -> Result<TrustMaterial, TufError> {
     let gen = current_generation(&cfg.cache_dir)?.ok_or_else(|| TufError::NoCache {
         dir: cfg.cache_dir.clone(),
     })?;
-    let mut m = load_generation(cfg, &root, &gen).await?;
+    let mut m = load_generation(&root, &gen).await?;
     m.metadata_url = cfg.metadata_url.to_string();
     m.targets_url = cfg.targets_url.to_string();
     Ok(m)
@@ -722,22 +726,17 @@ pub async fn load_cached(cfg: &TufConfig) -> Result<TrustMaterial, TufError> {
 
 /// Full TUF verification of one generation directory through the filesystem transport, with a
 /// scratch copy of its datastore (a load never modifies a committed generation).
-async fn load_generation(cfg: &TufConfig, root: &[u8], gen: &Path) -> Result<TrustMaterial, TufError> {
+async fn load_generation(root: &[u8], gen: &Path) -> Result<TrustMaterial, TufError> {
+    // In the system temp dir, so a read-only cache (shipped to an air-gapped host) still loads.
     let scratch = tempfile::Builder::new()
-        .prefix(".tmp-load-")
-        .tempdir_in(&cfg.cache_dir)
-        .map_err(cache_io(&cfg.cache_dir))?;
+        .prefix("certus-tuf-load-")
+        .tempdir()
+        .map_err(cache_io(&std::env::temp_dir()))?;
     copy_dir(&gen.join("datastore"), scratch.path())?;
     let metadata_url = dir_url(&gen.join("metadata"))?;
     let targets_url = dir_url(&gen.join("targets"))?;
-    let repo = load_repository(
-        root,
-        &metadata_url,
-        &targets_url,
-        Box::new(FilesystemTransport),
-        scratch.path(),
-    )
-    .await?;
+    let recorder = RecordingTransport::new(Box::new(FilesystemTransport));
+    let repo = load_repository(root, &metadata_url, &targets_url, &recorder, scratch.path()).await?;
     material(&repo, &metadata_url, &targets_url, MaterialSource::Cache).await
 }
 
@@ -881,7 +880,7 @@ fn prune_generations(cache_dir: &Path, keep: &str, previous: Option<&Path>) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale_tmp = name.starts_with(".tmp-gen-")
+        let stale_tmp = (name.starts_with(".tmp-gen-") || name.starts_with(".tmp-current-"))
             && entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -890,7 +889,11 @@ fn prune_generations(cache_dir: &Path, keep: &str, previous: Option<&Path>) {
                 .is_some_and(|age| age > Duration::from_secs(3600));
         let old_gen = name.starts_with("gen-") && name != keep && Some(name.as_str()) != previous;
         if stale_tmp || old_gen {
-            let _ = std::fs::remove_dir_all(entry.path());
+            let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(entry.path())
+            } else {
+                std::fs::remove_file(entry.path())
+            };
         }
     }
 }

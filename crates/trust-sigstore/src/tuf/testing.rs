@@ -18,8 +18,9 @@ use tempfile::TempDir;
 use tough::editor::signed::{PathExists, SignedRole};
 use tough::editor::RepositoryEditor;
 use tough::key_source::KeySource;
-use tough::schema::{KeyHolder, RoleKeys, RoleType, Root};
+use tough::schema::{KeyHolder, PathPattern, PathSet, RoleKeys, RoleType, Root, Target};
 use tough::sign::Sign;
+use tough::TargetName;
 use url::Url;
 
 /// Unix seconds `secs` from now.
@@ -112,6 +113,31 @@ impl TestRepo {
     /// Publishes a version of the repository (targets/snapshot/timestamp all at `version`).
     /// `timestamp_expires` is in Unix seconds (see [`in_secs`]); the other roles expire in a day.
     pub async fn publish(&self, root: &Path, version: u64, files: &[(&str, &[u8])], timestamp_expires: i64) {
+        self.publish_inner(root, version, files, timestamp_expires, None).await;
+    }
+
+    /// [`TestRepo::publish`] plus a delegated targets role `role` (paths `<role>/*`, like
+    /// Sigstore's `registry.npmjs.org`) listing one target `<role>/keys.json`.
+    pub async fn publish_delegated(
+        &self,
+        root: &Path,
+        version: u64,
+        files: &[(&str, &[u8])],
+        timestamp_expires: i64,
+        role: &str,
+    ) {
+        self.publish_inner(root, version, files, timestamp_expires, Some(role))
+            .await;
+    }
+
+    async fn publish_inner(
+        &self,
+        root: &Path,
+        version: u64,
+        files: &[(&str, &[u8])],
+        timestamp_expires: i64,
+        delegated: Option<&str>,
+    ) {
         let staging = self.dir.path().join(format!("staging-{version}"));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).unwrap();
@@ -122,17 +148,46 @@ impl TestRepo {
             paths.push(p);
         }
         let v = NonZeroU64::new(version).unwrap();
+        let one = NonZeroU64::new(1).unwrap();
         let mut editor = RepositoryEditor::new(root).await.unwrap();
         editor
             .snapshot_version(v)
             .snapshot_expires(ts(in_secs(86400)))
             .timestamp_version(v)
-            .timestamp_expires(Timestamp::from_second(timestamp_expires).unwrap())
+            .timestamp_expires(Timestamp::from_second(timestamp_expires).unwrap());
+        if let Some(role) = delegated {
+            let paths = PathSet::Paths(vec![PathPattern::new(format!("{role}/*")).unwrap()]);
+            editor
+                .delegate_role(role, &self.keys, paths, false, one, ts(in_secs(86400)), v)
+                .await
+                .unwrap();
+        }
+        editor
             .targets_version(v)
             .unwrap()
             .targets_expires(ts(in_secs(86400)))
             .unwrap();
         editor.add_target_paths(paths).await.unwrap();
+        if let Some(role) = delegated {
+            let file = self.dir.path().join(format!("delegated-{version}.json"));
+            std::fs::write(&file, format!("{{\"version\":{version}}}")).unwrap();
+            let target = Target::from_path(&file).await.unwrap();
+            editor
+                .sign_targets_editor(&self.keys)
+                .await
+                .unwrap()
+                .change_delegated_targets(role)
+                .unwrap()
+                .add_target(TargetName::new(format!("{role}/keys.json")).unwrap(), target)
+                .unwrap()
+                .targets_version(v)
+                .unwrap()
+                .targets_expires(ts(in_secs(86400)))
+                .unwrap()
+                .sign_targets_editor(&self.keys)
+                .await
+                .unwrap();
+        }
         let signed = editor.sign(&self.keys).await.unwrap();
         signed.write(self.metadata()).await.unwrap();
         signed

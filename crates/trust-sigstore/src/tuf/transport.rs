@@ -1,7 +1,7 @@
 //! Transports for tough: HTTP(S) over the crate's HTTP layer, and a recorder that keeps the exact bytes tough read, so the cache holds what
 //! was verified (no second download that could differ).
 
-use super::Recorded;
+use super::{classify, Recorded, TufError};
 use crate::client::{ClientError, EndpointConfig, HttpClient, Idempotency, Service};
 use futures_core::Stream;
 use http::header::ACCEPT;
@@ -20,6 +20,7 @@ use url::Url;
 pub struct RecordingTransport {
     inner: Box<dyn Transport>,
     recorded: Recorded,
+    root_chain_failure: Arc<Mutex<Option<TufError>>>,
 }
 
 impl RecordingTransport {
@@ -28,7 +29,14 @@ impl RecordingTransport {
         RecordingTransport {
             inner,
             recorded: Arc::new(Mutex::new(BTreeMap::new())),
+            root_chain_failure: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// The first failure to fetch a `N.root.json` other than "not found" (which ends the chain
+    /// normally), if any; taken, so a retry starts clean.
+    pub fn take_root_chain_failure(&self) -> Option<TufError> {
+        self.root_chain_failure.lock().ok().and_then(|mut f| f.take())
     }
 
     /// The shared map of recorded bodies.
@@ -40,7 +48,17 @@ impl RecordingTransport {
 #[async_trait]
 impl Transport for RecordingTransport {
     async fn fetch(&self, url: Url) -> Result<TransportStream, TransportError> {
-        let inner = self.inner.fetch(url.clone()).await?;
+        let inner = match self.inner.fetch(url.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                if e.kind() != TransportErrorKind::FileNotFound && url.path().ends_with(".root.json") {
+                    if let Ok(mut f) = self.root_chain_failure.lock() {
+                        f.get_or_insert_with(|| classify(&e));
+                    }
+                }
+                return Err(e);
+            }
+        };
         Ok(Box::pin(Tee {
             inner,
             buf: Vec::new(),
