@@ -10,7 +10,8 @@
 
 use crate::client::config::{ConfigError, SigningConfig};
 use crate::client::fulcio::{CertificateRequest, FulcioClient};
-use crate::client::rekor::{ProposedEntry, RekorClient, VerifiedEntry};
+use crate::client::rekor::{ProposedEntry, VerifiedEntry};
+use crate::client::services::AnyRekor;
 use crate::client::token::{TokenError, TokenSource};
 use crate::client::tsa::TsaClient;
 use crate::client::{ClientError, EndpointConfig, HttpClient, Service};
@@ -218,9 +219,6 @@ pub struct ServiceStatus {
     pub detail: String,
 }
 
-/// The Rekor API versions this signer logs to.
-const REKOR_VERSIONS: &[u32] = &[1];
-
 struct Loaded {
     material: TrustMaterial,
     verifier: Arc<Verifier>,
@@ -298,19 +296,25 @@ impl SigstoreSigner {
         let at = now();
         // Everything that can fail without a network call fails first.
         let token = self.token.token(at)?;
-        let config = &loaded.material.signing_config;
-        let services = config.select(at)?;
-        let rekors = config.rekor_with_versions(REKOR_VERSIONS, at)?;
+        let root = &loaded.material.trusted_root;
+        let services = loaded.material.signing_config.select(at)?;
+        if services.tsas.is_empty() && services.rekor.iter().any(|r| r.major_api_version == 2) {
+            return Err(SignError::Material(
+                "the signing config selects a Rekor v2 log but no timestamp authority: a v2 entry has no \
+                 integrated time, so the signing time would be unverifiable"
+                    .into(),
+            ));
+        }
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
         let signed = sign_content(&key, artifact, content)?;
 
-        let fulcio = FulcioClient::new(&services.fulcio.url, self.fulcio_http.clone());
+        let fulcio = FulcioClient::new(&services.fulcio.url, self.fulcio_http.clone()).with_trusted_root(root)?;
         let cert = fulcio.signing_cert(&token.jwt, &CertificateRequest::csr(&key)?).await?;
         let leaf_pem = cert.leaf_pem();
 
         let mut timestamps = Vec::with_capacity(services.tsas.len());
         for tsa in &services.tsas {
-            let client = TsaClient::new(&tsa.url, self.tsa_http.clone(), &loaded.material.trusted_root)?;
+            let client = TsaClient::new(&tsa.url, self.tsa_http.clone(), root)?;
             timestamps.push(client.timestamp(&signed.signature).await?.response_der);
         }
 
@@ -325,9 +329,9 @@ impl SigstoreSigner {
                 verifier_pem: leaf_pem.clone(),
             },
         };
-        let mut entries = Vec::with_capacity(rekors.len());
-        for rekor in &rekors {
-            let client = RekorClient::new(&rekor.url, self.rekor_http.clone(), &loaded.material.trusted_root);
+        let mut entries = Vec::with_capacity(services.rekor.len());
+        for rekor in &services.rekor {
+            let client = AnyRekor::new(rekor, self.rekor_http.clone(), root)?;
             entries.push(client.create_entry(&proposed).await?);
         }
 
@@ -392,19 +396,14 @@ impl SigstoreSigner {
         })
         .await;
         out.push(status("fulcio", &services.fulcio.url, res));
-        for r in m
-            .signing_config
-            .rekor_with_versions(REKOR_VERSIONS, at)
-            .unwrap_or_default()
-            .iter()
-        {
-            let client = RekorClient::new(&r.url, self.rekor_http.clone(), &m.trusted_root);
+        for r in &services.rekor {
             let res = bounded(per_probe, async {
-                client
-                    .log_info()
-                    .await
-                    .map(|i| format!("tree size {}", i.tree_size))
-                    .map_err(|e| e.to_string())
+                match AnyRekor::new(r, self.rekor_http.clone(), &m.trusted_root) {
+                    Ok(AnyRekor::V1(c)) => c.log_info().await.map(|i| format!("tree size {}", i.tree_size)),
+                    Ok(AnyRekor::V2(c)) => c.checkpoint().await.map(|(_, cp)| format!("tree size {}", cp.tree_size)),
+                    Err(e) => Err(e),
+                }
+                .map_err(|e| e.to_string())
             })
             .await;
             out.push(status("rekor", &r.url, res));

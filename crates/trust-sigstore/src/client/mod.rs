@@ -16,7 +16,7 @@
 //! - [`token`]: the service's own identity token (file re-read on change, env, static).
 //! - [`services`]: the clients of one signing, built from the selected services.
 //!
-//! A signing is, in outline (the orchestrator lives above this module):
+//! A signing is, in outline ([`crate::remote::SigstoreSigner`] is the orchestrator):
 //!
 //! ```text
 //! let ctc = ClientTrustConfig::from_json(&bytes)?;               // or TUF
@@ -31,7 +31,7 @@
 //!     digest, signature: signature.clone(), verifier_pem: cert.leaf_pem() }).await?;
 //! let ts = clients.tsas[0].timestamp(&signature).await?;           // if any TSA is selected
 //! // bundle v0.3: certificate = cert.leaf_der(), tlogEntries = [entry.to_bundle_json()],
-//! //              timestampVerificationData.rfc3161Timestamps = [ts.token_der]
+//! //              timestampVerificationData.rfc3161Timestamps = [ts.response_der]  (the whole TimeStampResp)
 //! ```
 
 pub mod config;
