@@ -320,12 +320,20 @@ fn sigstore_python_signs_against_local_mode_and_bad_tokens_change_nothing() {
     let other = Digest::new(HashAlgorithm::Sha256, &sha256(b"y")).unwrap();
     let r = post(s.port, "/api/v1/log/entries", &entry(&key.sign_digest(&other).unwrap()));
     assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["code"], 400, "Rekor's error shape");
     assert_eq!(tree_size(s.port), size);
     let good = entry(&key.sign_digest(&d).unwrap());
     let created = post(s.port, "/api/v1/log/entries", &good);
     assert_eq!(created.status, 201);
-    assert!(created.header("location").unwrap().starts_with("/api/v1/log/entries/"));
-    assert_eq!(post(s.port, "/api/v1/log/entries", &good).status, 409);
+    let location = created.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/api/v1/log/entries/"));
+    let dup = post(s.port, "/api/v1/log/entries", &good);
+    assert_eq!((dup.status, dup.json()["code"].as_u64()), (409, Some(409)));
+    assert_eq!(
+        dup.header("location"),
+        Some(location.as_str()),
+        "a duplicate points at the entry"
+    );
     assert_eq!(tree_size(s.port), size + 1);
 }
 

@@ -53,13 +53,49 @@ async fn entry_with_proof(state: &SharedState, leaf: &LogLeaf) -> Result<Value, 
     Ok(log_entry(leaf, &log.log_id(), &proof))
 }
 
-fn rekor_error(e: LocalError) -> ApiError {
+/// An error in Rekor's shape, `{"code": <HTTP status>, "message": ...}` (what Rekor clients such
+/// as cosign decode), with certus-trust's stable code as `certus_code`; a 409 carries the
+/// existing entry's `Location`, as Rekor's does.
+#[derive(Debug)]
+pub struct RekorError {
+    error: ApiError,
+    location: Option<String>,
+}
+
+impl<E: Into<ApiError>> From<E> for RekorError {
+    fn from(error: E) -> Self {
+        Self {
+            error: error.into(),
+            location: None,
+        }
+    }
+}
+
+impl IntoResponse for RekorError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "code": self.error.status.as_u16(),
+            "message": self.error.detail,
+            "certus_code": self.error.code,
+        });
+        let mut resp = (self.error.status, Json(body)).into_response();
+        if let Some(l) = self.location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+            resp.headers_mut().insert(header::LOCATION, l);
+        }
+        resp
+    }
+}
+
+fn rekor_error(e: LocalError) -> RekorError {
     match &e {
-        LocalError::Duplicate(uuid) => ApiError::new(
-            StatusCode::CONFLICT,
-            e.code(),
-            format!("an equivalent entry already exists in the log: {uuid}"),
-        ),
+        LocalError::Duplicate(uuid) => RekorError {
+            error: ApiError::new(
+                StatusCode::CONFLICT,
+                e.code(),
+                format!("an equivalent entry already exists in the transparency log with UUID {uuid}"),
+            ),
+            location: Some(format!("/api/v1/log/entries/{uuid}")),
+        },
         _ => e.into(),
     }
 }
@@ -72,13 +108,14 @@ fn rekor_error(e: LocalError) -> ApiError {
 pub async fn create_entry(
     State(state): State<SharedState>,
     JsonBody(proposed): JsonBody<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, RekorError> {
     if proposed.to_string().len() > MAX_PROPOSED_ENTRY {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request.too_large",
             "the proposed entry is too large",
-        ));
+        )
+        .into());
     }
     let entry = state.local.append_proposed(&proposed).await.map_err(rekor_error)?;
     let body = log_entry(&entry.leaf, &entry.log_id, &entry.inclusion_proof);
@@ -116,7 +153,7 @@ fn not_found(what: String) -> ApiError {
 pub async fn entry_by_uuid(
     State(state): State<SharedState>,
     Path(uuid): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, RekorError> {
     let leaf = leaf_by_uuid(&state, &uuid).await?.ok_or_else(|| not_found(uuid))?;
     Ok(Json(entry_with_proof(&state, &leaf).await?))
 }
@@ -135,7 +172,7 @@ pub struct IndexQuery {
 pub async fn entry_by_index(
     State(state): State<SharedState>,
     Query(q): Query<IndexQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, RekorError> {
     let index = q
         .log_index
         .ok_or_else(|| ApiError::bad_request("rekor.missing_log_index", "query parameter logIndex is required"))?;
@@ -168,18 +205,20 @@ pub struct RetrieveRequest {
 pub async fn retrieve_entries(
     State(state): State<SharedState>,
     JsonBody(req): JsonBody<RetrieveRequest>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Vec<Value>>, RekorError> {
     if !req.entries.is_empty() {
         return Err(ApiError::bad_request(
             "rekor.unsupported_search",
             "searching by proposed entries is not supported; use entryUUIDs or logIndexes",
-        ));
+        )
+        .into());
     }
     if req.entry_uuids.len() + req.log_indexes.len() > MAX_RETRIEVE {
         return Err(ApiError::bad_request(
             "rekor.too_many",
             format!("at most {MAX_RETRIEVE} UUIDs and indexes per request"),
-        ));
+        )
+        .into());
     }
     let mut out = Vec::new();
     for uuid in &req.entry_uuids {
@@ -214,12 +253,13 @@ pub struct IndexRequest {
 pub async fn search_index(
     State(state): State<SharedState>,
     JsonBody(req): JsonBody<IndexRequest>,
-) -> Result<Json<Vec<String>>, ApiError> {
+) -> Result<Json<Vec<String>>, RekorError> {
     if req.public_key.is_some() || req.email.is_some() {
         return Err(ApiError::bad_request(
             "rekor.unsupported_search",
             "this log indexes artifact hashes only; search by hash",
-        ));
+        )
+        .into());
     }
     let hash = req
         .hash
@@ -236,7 +276,7 @@ pub async fn search_index(
 
 /// Rekor v1 `getLogInfo`.
 #[utoipa::path(get, path = "/api/v1/log", tag = "rekor", responses((status = 200, description = "LogInfo")))]
-pub async fn log_info(State(state): State<SharedState>) -> Result<Json<Value>, ApiError> {
+pub async fn log_info(State(state): State<SharedState>) -> Result<Json<Value>, RekorError> {
     let log = state.local.log();
     let cp = log.checkpoint().await?;
     Ok(Json(json!({
@@ -261,7 +301,10 @@ pub struct ProofQuery {
 /// Rekor v1 `getLogProof`: consistency proof and the root at `lastSize`.
 #[utoipa::path(get, path = "/api/v1/log/proof", tag = "rekor", params(ProofQuery),
     responses((status = 200, description = "ConsistencyProof"), (status = 400, body = crate::error::Problem)))]
-pub async fn log_proof(State(state): State<SharedState>, Query(q): Query<ProofQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn log_proof(
+    State(state): State<SharedState>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<Value>, RekorError> {
     let last = q
         .last_size
         .ok_or_else(|| ApiError::bad_request("rekor.missing_last_size", "query parameter lastSize is required"))?;
