@@ -325,3 +325,39 @@ pub async fn public_key(State(state): State<SharedState>) -> Response {
     let pem = pem_encode("PUBLIC KEY", state.local.log().public_key_der());
     ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response()
 }
+
+/// Rekor v2 `CreateEntry`: a `hashedRekordRequestV002` checked and logged as `hashedrekord`
+/// 0.0.2; answers the `TransparencyLogEntry` (protobuf JSON) with its inclusion proof and
+/// checkpoint, without an inclusion promise or integrated time (as Rekor v2: a signed timestamp
+/// from a TSA is the time evidence).
+#[utoipa::path(post, path = "/api/v2/log/entries", tag = "rekor",
+    responses((status = 201, description = "TransparencyLogEntry"), (status = 400, body = crate::error::Problem)))]
+pub async fn create_entry_v2(
+    State(state): State<SharedState>,
+    JsonBody(request): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let entry = state.local.append_proposed_v2(&request).await?;
+    let p = &entry.inclusion_proof;
+    let body = json!({
+        "logIndex": entry.leaf.index.to_string(),
+        "logId": {"keyId": B64.encode(entry.log_id)},
+        "kindVersion": {"kind": entry.kind.kind(), "version": entry.kind.version()},
+        "inclusionProof": {
+            "logIndex": p.log_index.to_string(),
+            "rootHash": B64.encode(p.root_hash),
+            "treeSize": p.tree_size.to_string(),
+            "hashes": p.hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            "checkpoint": {"envelope": p.checkpoint},
+        },
+        "canonicalizedBody": B64.encode(&entry.leaf.body),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Rekor v2 `GET /api/v2/checkpoint`: the latest signed checkpoint (C2SP signed note).
+#[utoipa::path(get, path = "/api/v2/checkpoint", tag = "rekor",
+    responses((status = 200, content_type = "text/plain")))]
+pub async fn checkpoint_v2(State(state): State<SharedState>) -> Result<Response, ApiError> {
+    let cp = state.local.log().checkpoint().await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], cp.note).into_response())
+}

@@ -20,6 +20,16 @@ use trust_core::x509::Certificate;
 /// signatures over digests, so much less is needed).
 pub const MAX_PROPOSED_ENTRY: usize = 1024 * 1024;
 
+/// A proposed entry that passed its checks, ready to log.
+struct Checked {
+    kind: EntryKind,
+    body: Vec<u8>,
+    digest: Digest,
+    verifier: EntryVerifier,
+    content: Value,
+    predicate_type: Option<String>,
+}
+
 /// The verifier of a proposed entry: a certificate (identity known if our CA issued it) or a key.
 struct EntryVerifier {
     key: PublicKey,
@@ -219,6 +229,84 @@ impl<S: LogStore> LocalSigstore<S> {
                 )))
             }
         };
+        self.log_checked(Checked {
+            kind: entry_kind,
+            body,
+            digest,
+            verifier,
+            content,
+            predicate_type,
+        })
+        .await
+    }
+
+    /// Checks a client-proposed Rekor v2 entry (`CreateEntryRequest` protobuf JSON with
+    /// `hashedRekordRequestV002`) as rekor-tiles does: the signature must verify over the digest
+    /// with the certificate or key given. The canonical `hashedrekord` 0.0.2 body is appended.
+    /// (`dsseRequestV002` is refused: sigstore clients log DSSE as a hashedrekord over the PAE.)
+    pub async fn append_proposed_v2(&self, request: &Value) -> Result<LoggedEntry, LocalError> {
+        if request.get("dsseRequestV002").is_some() {
+            return Err(invalid("dsseRequestV002 is not supported; log the envelope as a hashedRekordRequestV002 over its PAE"));
+        }
+        let req = request
+            .get("hashedRekordRequestV002")
+            .ok_or_else(|| invalid("the request has no hashedRekordRequestV002"))?;
+        let digest_bytes = b64_field(&req["digest"], "hashedRekordRequestV002.digest")?;
+        let (algorithm, name) = match digest_bytes.len() {
+            32 => (HashAlgorithm::Sha256, "SHA2_256"),
+            48 => (HashAlgorithm::Sha384, "SHA2_384"),
+            64 => (HashAlgorithm::Sha512, "SHA2_512"),
+            n => return Err(invalid(format!("a {n}-byte digest is not SHA-256, SHA-384 or SHA-512"))),
+        };
+        let digest = Digest::new(algorithm, &digest_bytes).ok_or_else(|| invalid("digest"))?;
+        let sig = b64_field(&req["signature"]["content"], "signature.content")?;
+        let v = &req["signature"]["verifier"];
+        let key_details = v["keyDetails"]
+            .as_str()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| invalid("signature.verifier.keyDetails is missing"))?;
+        let (verifier, verifier_json) = if let Some(raw) = v["x509Certificate"].get("rawBytes") {
+            let der = b64_field(raw, "signature.verifier.x509Certificate.rawBytes")?;
+            let verifier = self.entry_verifier(certificate_pem(&der).as_bytes())?;
+            (verifier, json!({"keyDetails": key_details, "x509Certificate": {"rawBytes": b64(&der)}}))
+        } else if let Some(raw) = v["publicKey"].get("rawBytes") {
+            let der = b64_field(raw, "signature.verifier.publicKey.rawBytes")?;
+            let verifier = self.entry_verifier(pem_encode("PUBLIC KEY", &der).as_bytes())?;
+            (verifier, json!({"keyDetails": key_details, "publicKey": {"rawBytes": b64(&der)}}))
+        } else {
+            return Err(invalid("signature.verifier has neither x509Certificate nor publicKey"));
+        };
+        verifier
+            .key
+            .verify_prehashed(&digest, &sig)
+            .map_err(|_| invalid("the signature does not verify over the digest with the given key"))?;
+        let body = rekor::hashedrekord_v002(name, digest.as_bytes(), &sig, verifier_json);
+        let content = json!({"messageSignature": {
+            "messageDigest": {"algorithm": name, "digest": b64(digest.as_bytes())},
+            "signature": b64(&sig),
+        }});
+        self.log_checked(Checked {
+            kind: EntryKind::HashedRekordV002,
+            body,
+            digest,
+            verifier,
+            content,
+            predicate_type: None,
+        })
+        .await
+    }
+
+    /// Appends a checked entry (refusing a duplicate), with its signing record when our CA
+    /// issued its certificate.
+    async fn log_checked(&self, checked: Checked) -> Result<LoggedEntry, LocalError> {
+        let Checked {
+            kind: entry_kind,
+            body,
+            digest,
+            verifier,
+            content,
+            predicate_type,
+        } = checked;
         let uuid = hex::encode(trust_core::tlog::leaf_hash(&body));
         if self
             .log
