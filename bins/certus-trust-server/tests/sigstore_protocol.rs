@@ -123,6 +123,23 @@ fn sigstore(args: &[&str]) -> Output {
         .unwrap()
 }
 
+fn verify_identity(tc: &str, bundle: &Path, artifact: &str, issuer: &str) -> Output {
+    let bundle = bundle.to_str().unwrap();
+    sigstore(&[
+        "--trust-config",
+        tc,
+        "verify",
+        "identity",
+        "--bundle",
+        bundle,
+        "--cert-identity",
+        EMAIL,
+        "--cert-oidc-issuer",
+        issuer,
+        artifact,
+    ])
+}
+
 fn tree_size(port: u16) -> u64 {
     request(port, "GET", "/api/v1/log", None, &[]).json()["treeSize"]
         .as_u64()
@@ -217,20 +234,7 @@ fn sigstore_python_signs_against_local_mode_and_bad_tokens_change_nothing() {
 
     // Both verify with sigstore-python against the token's identity and issuer ...
     for b in [&bundle, &attestation] {
-        let out = sigstore(&[
-            "--trust-config",
-            tc_s,
-            "verify",
-            "identity",
-            "--bundle",
-            b.to_str().unwrap(),
-            "--cert-identity",
-            EMAIL,
-            "--cert-oidc-issuer",
-            &issuer,
-            art_s,
-        ]);
-        ok(&out, "sigstore verify identity");
+        ok(&verify_identity(tc_s, b, art_s, &issuer), "sigstore verify identity");
     }
     // ... and with certus-trust; another identity does not.
     let digest = digest_of(&std::fs::read(&artifact).unwrap());
@@ -265,6 +269,47 @@ fn sigstore_python_signs_against_local_mode_and_bad_tokens_change_nothing() {
         proof["rootHash"],
         request(s.port, "GET", "/api/v1/log", None, &[]).json()["rootHash"]
     );
+
+    // Rekor v2: the same trust config with a v2 log service; `--rekor-version 2` logs a
+    // hashedrekord 0.0.2 (the attestation as a hashedrekord over its PAE), with TSA time only.
+    let mut tc2: Value = serde_json::from_slice(&cfg.body).unwrap();
+    let mut v2 = tc2["signingConfig"]["rekorTlogUrls"][0].clone();
+    v2["majorApiVersion"] = json!(2);
+    tc2["signingConfig"]["rekorTlogUrls"].as_array_mut().unwrap().push(v2);
+    let tc2_path = dir.path().join("trust-config-v2.json");
+    std::fs::write(&tc2_path, tc2.to_string()).unwrap();
+    let tc2_s = tc2_path.to_str().unwrap();
+    let bundle_v2 = dir.path().join("blob-v2.sigstore.json");
+    let out = sigstore(&[
+        "--trust-config",
+        tc2_s,
+        "sign",
+        "--rekor-version",
+        "2",
+        "--identity-token",
+        &token,
+        "--bundle",
+        bundle_v2.to_str().unwrap(),
+        art_s,
+    ]);
+    ok(&out, "sigstore sign --rekor-version 2");
+    let b2: Value = serde_json::from_slice(&std::fs::read(&bundle_v2).unwrap()).unwrap();
+    let tle = &b2["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(tle["kindVersion"]["version"], "0.0.2");
+    assert!(tle["inclusionPromise"].is_null(), "Rekor v2 gives no SET");
+    ok(
+        &verify_identity(tc2_s, &bundle_v2, art_s, &issuer),
+        "sigstore verify identity (Rekor v2 bundle)",
+    );
+    let v = post(
+        s.port,
+        "/v1/verify",
+        &json!({"artifact": digest, "bundle": b2, "identity": EMAIL, "issuer": issuer}),
+    )
+    .json();
+    assert_eq!(v["valid"], true, "{v}");
+    let cp = request(s.port, "GET", "/api/v2/checkpoint", None, &[]);
+    assert_eq!(String::from_utf8_lossy(&cp.body).lines().nth(1), Some("3"));
 
     // Fulcio's publicKeyRequest: the proof of possession signs the email.
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();

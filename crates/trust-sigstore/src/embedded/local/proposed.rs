@@ -246,7 +246,9 @@ impl<S: LogStore> LocalSigstore<S> {
     /// (`dsseRequestV002` is refused: sigstore clients log DSSE as a hashedrekord over the PAE.)
     pub async fn append_proposed_v2(&self, request: &Value) -> Result<LoggedEntry, LocalError> {
         if request.get("dsseRequestV002").is_some() {
-            return Err(invalid("dsseRequestV002 is not supported; log the envelope as a hashedRekordRequestV002 over its PAE"));
+            return Err(invalid(
+                "dsseRequestV002 is not supported; log the envelope as a hashedRekordRequestV002 over its PAE",
+            ));
         }
         let req = request
             .get("hashedRekordRequestV002")
@@ -268,11 +270,17 @@ impl<S: LogStore> LocalSigstore<S> {
         let (verifier, verifier_json) = if let Some(raw) = v["x509Certificate"].get("rawBytes") {
             let der = b64_field(raw, "signature.verifier.x509Certificate.rawBytes")?;
             let verifier = self.entry_verifier(certificate_pem(&der).as_bytes())?;
-            (verifier, json!({"keyDetails": key_details, "x509Certificate": {"rawBytes": b64(&der)}}))
+            (
+                verifier,
+                json!({"keyDetails": key_details, "x509Certificate": {"rawBytes": b64(&der)}}),
+            )
         } else if let Some(raw) = v["publicKey"].get("rawBytes") {
             let der = b64_field(raw, "signature.verifier.publicKey.rawBytes")?;
             let verifier = self.entry_verifier(pem_encode("PUBLIC KEY", &der).as_bytes())?;
-            (verifier, json!({"keyDetails": key_details, "publicKey": {"rawBytes": b64(&der)}}))
+            (
+                verifier,
+                json!({"keyDetails": key_details, "publicKey": {"rawBytes": b64(&der)}}),
+            )
         } else {
             return Err(invalid("signature.verifier has neither x509Certificate nor publicKey"));
         };
@@ -380,6 +388,32 @@ mod tests {
         (LocalSigstore::open(&dir, store.clone(), None, 4).unwrap(), store)
     }
 
+    /// A fresh key and a certificate for alice@example.com from the local CA.
+    fn alice(local: &LocalSigstore<Mem>) -> (SigningKey, IssuedCertificate) {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let issued = local
+            .issue_certificate(
+                key.public_key_spki_der(),
+                SignerIdentity::Email("alice@example.com".into()),
+                ISSUER,
+            )
+            .unwrap();
+        (key, issued)
+    }
+
+    /// Verifies a recorded bundle with the exported trusted root for alice and `artifact`.
+    fn verify_record(local: &LocalSigstore<Mem>, bundle: &str, artifact: &[u8]) {
+        let root = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).unwrap();
+        let v = Verifier::new(root, VerifierConfig::default().with_signed_timestamps(0)).unwrap();
+        let policy = PolicyBuilder::new()
+            .artifact_bytes(artifact)
+            .certificate_identity(CertificateIdentity::exact("alice@example.com", ISSUER).unwrap())
+            .now(now())
+            .build()
+            .unwrap();
+        v.verify_json(bundle.as_bytes(), &policy).unwrap();
+    }
+
     fn hashedrekord(digest: &[u8], sig: &[u8], pem: &str) -> Value {
         json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
             "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
@@ -389,14 +423,7 @@ mod tests {
     #[tokio::test]
     async fn a_proposed_hashedrekord_with_our_certificate_is_logged_and_recorded() {
         let (local, store) = setup("proposed-hr").await;
-        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
-        let issued = local
-            .issue_certificate(
-                key.public_key_spki_der(),
-                SignerIdentity::Email("alice@example.com".into()),
-                ISSUER,
-            )
-            .unwrap();
+        let (key, issued) = alice(&local);
         let pem = certificate_pem(&issued.leaf_der);
         let artifact = b"proposed artifact";
         let digest = Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap();
@@ -414,15 +441,7 @@ mod tests {
             ("alice@example.com", ISSUER)
         );
         // The recorded bundle verifies with the exported trusted root and the token's identity.
-        let root = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).unwrap();
-        let v = Verifier::new(root, VerifierConfig::default().with_signed_timestamps(0)).unwrap();
-        let policy = PolicyBuilder::new()
-            .artifact_bytes(artifact)
-            .certificate_identity(CertificateIdentity::exact("alice@example.com", ISSUER).unwrap())
-            .now(now())
-            .build()
-            .unwrap();
-        v.verify_json(rec.bundle.as_bytes(), &policy).unwrap();
+        verify_record(&local, &rec.bundle, artifact);
     }
 
     #[tokio::test]
@@ -514,5 +533,44 @@ mod tests {
             Some("https://slsa.dev/provenance/v1")
         );
         assert_eq!(d.artifacts[0].signer_identity, "https://ci.example/b");
+    }
+
+    #[tokio::test]
+    async fn a_rekor_v2_request_is_checked_and_logged_as_hashedrekord_002() {
+        let (local, store) = setup("proposed-v2").await;
+        let (key, issued) = alice(&local);
+        let digest = Digest::new(HashAlgorithm::Sha256, &sha256(b"v2")).unwrap();
+        let request = |sig: &[u8]| {
+            json!({"hashedRekordRequestV002": {"digest": B64.encode(digest.as_bytes()), "signature": {
+                "content": B64.encode(sig),
+                "verifier": {"x509Certificate": {"rawBytes": B64.encode(&issued.leaf_der)}, "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}})
+        };
+        let other = Digest::new(HashAlgorithm::Sha256, &sha256(b"other")).unwrap();
+        let err = local
+            .append_proposed_v2(&request(&key.sign_digest(&other).unwrap()))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("does not verify"), "{err}");
+        let err = local
+            .append_proposed_v2(&json!({"dsseRequestV002": {}}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "local.invalid_input");
+        assert!(store.data.lock().unwrap().leaves.is_empty());
+
+        let sig = key.sign_digest(&digest).unwrap();
+        let entry = local.append_proposed_v2(&request(&sig)).await.unwrap();
+        assert_eq!((entry.kind.kind(), entry.kind.version()), ("hashedrekord", "0.0.2"));
+        let body: Value = serde_json::from_slice(&entry.leaf.body).unwrap();
+        let spec = &body["spec"]["hashedRekordV002"];
+        assert_eq!(spec["data"]["algorithm"], "SHA2_256");
+        assert_eq!(spec["data"]["digest"], B64.encode(digest.as_bytes()));
+        assert_eq!(
+            spec["signature"]["verifier"]["x509Certificate"]["rawBytes"],
+            B64.encode(&issued.leaf_der)
+        );
+        // The recorded bundle (our certificate) verifies for the signed digest.
+        let rec = store.data.lock().unwrap().artifacts[0].clone();
+        verify_record(&local, &rec.bundle, b"v2");
     }
 }
