@@ -380,6 +380,41 @@ fn sigstore_python_signs_against_local_mode_and_bad_tokens_change_nothing() {
         "a duplicate points at the entry"
     );
     assert_eq!(tree_size(s.port), size + 1);
+
+    // tlog-tiles reads: the level-0 tile's hashes are the entries' leaf hashes, and they fold to
+    // the root the log publishes.
+    let n = tree_size(s.port);
+    let tile = request(s.port, "GET", &format!("/api/v2/tile/0/000.p/{n}"), None, &[]);
+    assert_eq!(tile.status, 200);
+    let leaves: Vec<[u8; 32]> = tile.body.chunks(32).map(|c| c.try_into().unwrap()).collect();
+    assert_eq!(leaves.len() as u64, n);
+    assert_eq!(
+        hex(&mth(&leaves)),
+        request(s.port, "GET", "/api/v1/log", None, &[]).json()["rootHash"]
+            .as_str()
+            .unwrap()
+    );
+    let bundle = request(s.port, "GET", &format!("/api/v2/tile/entries/000.p/{n}"), None, &[]);
+    assert_eq!(bundle.status, 200);
+    let (mut rest, mut i) = (&bundle.body[..], 0);
+    while !rest.is_empty() {
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        assert_eq!(trust_core::tlog::leaf_hash(&rest[2..2 + len]), leaves[i]);
+        rest = &rest[2 + len..];
+        i += 1;
+    }
+    assert_eq!(i as u64, n);
+    let beyond = request(s.port, "GET", &format!("/api/v2/tile/0/000.p/{}", n + 1), None, &[]);
+    assert_eq!(beyond.status, 404);
+}
+
+/// RFC 6962 Merkle tree hash of leaf hashes.
+fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
+    if leaves.len() == 1 {
+        return leaves[0];
+    }
+    let k = leaves.len().next_power_of_two() / 2;
+    trust_core::tlog::node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
 }
 
 #[test]

@@ -41,6 +41,8 @@ use utoipa::OpenApi;
         rekor::public_key,
         rekor::create_entry_v2,
         rekor::checkpoint_v2,
+        rekor::tile,
+        rekor::entry_bundle,
     ),
     components(schemas(crate::error::Problem))
 )]

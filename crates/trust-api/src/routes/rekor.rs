@@ -361,3 +361,127 @@ pub async fn checkpoint_v2(State(state): State<SharedState>) -> Result<Response,
     let cp = state.local.log().checkpoint().await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], cp.note).into_response())
 }
+
+/// Width of a full tile (tlog-tiles).
+const TILE_WIDTH: u64 = 256;
+
+/// Parses a tlog-tiles index path (`x001/x234/067`, optionally followed by `.p/<width>`) into
+/// the tile index and the requested width.
+fn parse_tile_path(path: &str) -> Result<(u64, u64), ApiError> {
+    let bad = || ApiError::bad_request("rekor.invalid_tile_path", format!("{path:?} is not a tile index path"));
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let mut width = TILE_WIDTH;
+    if parts.len() >= 2 && parts[parts.len() - 2].ends_with(".p") {
+        let w: u64 = parts.pop().and_then(|w| w.parse().ok()).ok_or_else(bad)?;
+        if w == 0 || w >= TILE_WIDTH {
+            return Err(bad());
+        }
+        width = w;
+        let last = parts.pop().ok_or_else(bad)?;
+        parts.push(last.strip_suffix(".p").ok_or_else(bad)?);
+    }
+    let (last, prefix) = parts.split_last().ok_or_else(bad)?;
+    let mut index: u64 = 0;
+    for p in prefix {
+        let d = p.strip_prefix('x').filter(|d| d.len() == 3).ok_or_else(bad)?;
+        index = index
+            .checked_mul(1000)
+            .and_then(|i| i.checked_add(d.parse::<u64>().ok()?))
+            .ok_or_else(bad)?;
+    }
+    if last.len() != 3 {
+        return Err(bad());
+    }
+    let d: u64 = last.parse().map_err(|_| bad())?;
+    index = index.checked_mul(1000).and_then(|i| i.checked_add(d)).ok_or_else(bad)?;
+    Ok((index, width))
+}
+
+fn tile_not_found(what: &str) -> ApiError {
+    ApiError::not_found("rekor.tile_not_found", format!("the log has no {what} yet"))
+}
+
+/// tlog-tiles hash tile: `width` hashes of the level-`8 * level` subtrees starting at
+/// `index * 256`, concatenated (served only when all of them are complete).
+#[utoipa::path(get, path = "/api/v2/tile/{level}/{index}", tag = "rekor",
+    params(("level" = u8, Path, description = "tile level"), ("index" = String, Path, description = "tile index path, e.g. x001/234 or 005.p/17")),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = crate::error::Problem)))]
+pub async fn tile(
+    State(state): State<SharedState>,
+    Path((level, path)): Path<(u8, String)>,
+) -> Result<Response, ApiError> {
+    let (index, width) = parse_tile_path(&path)?;
+    let node_level = u32::from(level) * 8;
+    if node_level >= 64 {
+        return Err(ApiError::bad_request(
+            "rekor.invalid_tile_path",
+            "tile level out of range",
+        ));
+    }
+    let store = state.local.log().store();
+    let size = store.tree_size().await?;
+    let first = index
+        .checked_mul(TILE_WIDTH)
+        .ok_or_else(|| tile_not_found("such tile"))?;
+    let nodes_at_level = size >> node_level;
+    if first.checked_add(width).is_none_or(|end| end > nodes_at_level) {
+        return Err(tile_not_found("such tile"));
+    }
+    let ids: Vec<_> = (first..first + width)
+        .map(|i| trust_sigstore::embedded::store::NodeId {
+            level: node_level as u8,
+            index: i,
+        })
+        .collect();
+    let hashes = store.nodes(&ids).await?;
+    let body: Vec<u8> = hashes.concat();
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
+
+/// tlog-tiles entry bundle: the canonicalized bodies of entries `index * 256 ..`, each as a
+/// big-endian 16-bit length and the bytes.
+#[utoipa::path(get, path = "/api/v2/tile/entries/{index}", tag = "rekor",
+    params(("index" = String, Path, description = "tile index path")),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = crate::error::Problem)))]
+pub async fn entry_bundle(State(state): State<SharedState>, Path(path): Path<String>) -> Result<Response, ApiError> {
+    let (index, width) = parse_tile_path(&path)?;
+    let store = state.local.log().store();
+    let size = store.tree_size().await?;
+    let first = index
+        .checked_mul(TILE_WIDTH)
+        .ok_or_else(|| tile_not_found("such entries"))?;
+    if first.checked_add(width).is_none_or(|end| end > size) {
+        return Err(tile_not_found("such entries"));
+    }
+    let mut body = Vec::new();
+    for i in first..first + width {
+        let leaf = store.leaf(i).await?.ok_or_else(|| tile_not_found("such entries"))?;
+        let len = u16::try_from(leaf.body.len()).map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "rekor.entry_too_large",
+                format!("entry {i} is longer than an entry bundle can hold"),
+            )
+        })?;
+        body.extend_from_slice(&len.to_be_bytes());
+        body.extend_from_slice(&leaf.body);
+    }
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_paths_parse_as_tlog_tiles_names_them() {
+        let ok = |p: &str| parse_tile_path(p).map_err(|e| e.detail);
+        assert_eq!(ok("000"), Ok((0, 256)));
+        assert_eq!(ok("x001/x234/067"), Ok((1_234_067, 256)));
+        assert_eq!(ok("005.p/17"), Ok((5, 17)));
+        assert_eq!(ok("x001/002.p/255"), Ok((1002, 255)));
+        for bad in ["5", "005.p/0", "005.p/256", "y001/002", "x01/002", "005/", "abc"] {
+            assert!(parse_tile_path(bad).is_err(), "{bad}");
+        }
+    }
+}
