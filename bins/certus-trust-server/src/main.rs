@@ -156,6 +156,9 @@ fn oidc_verifier(c: &Config) -> Result<Option<std::sync::Arc<trust_sigstore::oid
     }
     let v = trust_sigstore::oidc::OidcVerifier::with_http(c.oidc_issuers.clone())
         .map_err(|e| Failure("config.invalid", e.to_string()))?;
+    for i in c.oidc_issuers.iter().filter(|i| i.url.starts_with("http://")) {
+        tracing::warn!(issuer = %i.url, "OIDC issuer over plain HTTP: its keys can be tampered with in transit (use only on loopback or in tests)");
+    }
     let urls: Vec<&str> = c.oidc_issuers.iter().map(|i| i.url.as_str()).collect();
     tracing::info!(issuers = ?urls, "accepting OIDC identity tokens on /api/v2/signingCert");
     Ok(Some(std::sync::Arc::new(v)))

@@ -465,6 +465,14 @@ fn invalid_configuration_stops_the_start_naming_the_key() {
     );
     check(&[], Some("listen = \"127.0.0.1:1\"\nbogus = 1\n"), "bogus");
     check(&[], Some("[limits]\nbody_limit = 0\n"), "limits.body_limit");
+    check(&[("CERTUS_TRUST_OIDC_ISSUERS", "ftp://idp")], None, "oidc_issuers");
+    check(
+        &[],
+        Some("[[oidc_issuers]]\nurl = \"https://idp\"\nidentity = \"phone\"\n"),
+        "phone",
+    );
+    let twice = "[[oidc_issuers]]\nurl = \"https://idp\"\n[[oidc_issuers]]\nurl = \"https://idp\"\naudience = \"x\"\n";
+    check(&[], Some(twice), "listed twice");
     check(
         &[("CERTUS_TRUST_DATABASE_URL", "mysql://h/db")],
         None,

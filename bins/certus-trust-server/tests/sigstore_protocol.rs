@@ -26,6 +26,23 @@ fn sigstore(args: &[&str]) -> Output {
         .unwrap()
 }
 
+fn verify_identity(tc: &str, bundle: &Path, artifact: &str, issuer: &str) -> Output {
+    let bundle = bundle.to_str().unwrap();
+    sigstore(&[
+        "--trust-config",
+        tc,
+        "verify",
+        "identity",
+        "--bundle",
+        bundle,
+        "--cert-identity",
+        EMAIL,
+        "--cert-oidc-issuer",
+        issuer,
+        artifact,
+    ])
+}
+
 fn tree_size(port: u16) -> u64 {
     request(port, "GET", "/api/v1/log", None, &[]).json()["treeSize"]
         .as_u64()
@@ -120,20 +137,7 @@ fn sigstore_python_signs_against_local_mode_and_bad_tokens_change_nothing() {
 
     // Both verify with sigstore-python against the token's identity and issuer ...
     for b in [&bundle, &attestation] {
-        let out = sigstore(&[
-            "--trust-config",
-            tc_s,
-            "verify",
-            "identity",
-            "--bundle",
-            b.to_str().unwrap(),
-            "--cert-identity",
-            EMAIL,
-            "--cert-oidc-issuer",
-            &issuer,
-            art_s,
-        ]);
-        ok(&out, "sigstore verify identity");
+        ok(&verify_identity(tc_s, b, art_s, &issuer), "sigstore verify identity");
     }
     // ... and with certus-trust; another identity does not.
     let digest = digest_of(&std::fs::read(&artifact).unwrap());
@@ -168,6 +172,47 @@ fn sigstore_python_signs_against_local_mode_and_bad_tokens_change_nothing() {
         proof["rootHash"],
         request(s.port, "GET", "/api/v1/log", None, &[]).json()["rootHash"]
     );
+
+    // Rekor v2: the same trust config with a v2 log service; `--rekor-version 2` logs a
+    // hashedrekord 0.0.2 (the attestation as a hashedrekord over its PAE), with TSA time only.
+    let mut tc2: Value = serde_json::from_slice(&cfg.body).unwrap();
+    let mut v2 = tc2["signingConfig"]["rekorTlogUrls"][0].clone();
+    v2["majorApiVersion"] = json!(2);
+    tc2["signingConfig"]["rekorTlogUrls"].as_array_mut().unwrap().push(v2);
+    let tc2_path = dir.path().join("trust-config-v2.json");
+    std::fs::write(&tc2_path, tc2.to_string()).unwrap();
+    let tc2_s = tc2_path.to_str().unwrap();
+    let bundle_v2 = dir.path().join("blob-v2.sigstore.json");
+    let out = sigstore(&[
+        "--trust-config",
+        tc2_s,
+        "sign",
+        "--rekor-version",
+        "2",
+        "--identity-token",
+        &token,
+        "--bundle",
+        bundle_v2.to_str().unwrap(),
+        art_s,
+    ]);
+    ok(&out, "sigstore sign --rekor-version 2");
+    let b2: Value = serde_json::from_slice(&std::fs::read(&bundle_v2).unwrap()).unwrap();
+    let tle = &b2["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(tle["kindVersion"]["version"], "0.0.2");
+    assert!(tle["inclusionPromise"].is_null(), "Rekor v2 gives no SET");
+    ok(
+        &verify_identity(tc2_s, &bundle_v2, art_s, &issuer),
+        "sigstore verify identity (Rekor v2 bundle)",
+    );
+    let v = post(
+        s.port,
+        "/v1/verify",
+        &json!({"artifact": digest, "bundle": b2, "identity": EMAIL, "issuer": issuer}),
+    )
+    .json();
+    assert_eq!(v["valid"], true, "{v}");
+    let cp = request(s.port, "GET", "/api/v2/checkpoint", None, &[]);
+    assert_eq!(String::from_utf8_lossy(&cp.body).lines().nth(1), Some("3"));
 
     // Fulcio's publicKeyRequest: the proof of possession signs the email.
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
@@ -223,13 +268,56 @@ fn sigstore_python_signs_against_local_mode_and_bad_tokens_change_nothing() {
     let other = Digest::new(HashAlgorithm::Sha256, &sha256(b"y")).unwrap();
     let r = post(s.port, "/api/v1/log/entries", &entry(&key.sign_digest(&other).unwrap()));
     assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["code"], 400, "Rekor's error shape");
     assert_eq!(tree_size(s.port), size);
     let good = entry(&key.sign_digest(&d).unwrap());
     let created = post(s.port, "/api/v1/log/entries", &good);
     assert_eq!(created.status, 201);
-    assert!(created.header("location").unwrap().starts_with("/api/v1/log/entries/"));
-    assert_eq!(post(s.port, "/api/v1/log/entries", &good).status, 409);
+    let location = created.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/api/v1/log/entries/"));
+    let dup = post(s.port, "/api/v1/log/entries", &good);
+    assert_eq!((dup.status, dup.json()["code"].as_u64()), (409, Some(409)));
+    assert_eq!(
+        dup.header("location"),
+        Some(location.as_str()),
+        "a duplicate points at the entry"
+    );
     assert_eq!(tree_size(s.port), size + 1);
+
+    // tlog-tiles reads: the level-0 tile's hashes are the entries' leaf hashes, and they fold to
+    // the root the log publishes.
+    let n = tree_size(s.port);
+    let tile = request(s.port, "GET", &format!("/api/v2/tile/0/000.p/{n}"), None, &[]);
+    assert_eq!(tile.status, 200);
+    let leaves: Vec<[u8; 32]> = tile.body.chunks(32).map(|c| c.try_into().unwrap()).collect();
+    assert_eq!(leaves.len() as u64, n);
+    assert_eq!(
+        hex(&mth(&leaves)),
+        request(s.port, "GET", "/api/v1/log", None, &[]).json()["rootHash"]
+            .as_str()
+            .unwrap()
+    );
+    let bundle = request(s.port, "GET", &format!("/api/v2/tile/entries/000.p/{n}"), None, &[]);
+    assert_eq!(bundle.status, 200);
+    let (mut rest, mut i) = (&bundle.body[..], 0);
+    while !rest.is_empty() {
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        assert_eq!(trust_core::tlog::leaf_hash(&rest[2..2 + len]), leaves[i]);
+        rest = &rest[2 + len..];
+        i += 1;
+    }
+    assert_eq!(i as u64, n);
+    let beyond = request(s.port, "GET", &format!("/api/v2/tile/0/000.p/{}", n + 1), None, &[]);
+    assert_eq!(beyond.status, 404);
+}
+
+/// RFC 6962 Merkle tree hash of leaf hashes.
+fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
+    if leaves.len() == 1 {
+        return leaves[0];
+    }
+    let k = leaves.len().next_power_of_two() / 2;
+    trust_core::tlog::node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
 }
 
 #[test]

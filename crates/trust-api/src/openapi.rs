@@ -39,6 +39,10 @@ use utoipa::OpenApi;
         rekor::log_info,
         rekor::log_proof,
         rekor::public_key,
+        rekor::create_entry_v2,
+        rekor::checkpoint_v2,
+        rekor::tile,
+        rekor::entry_bundle,
     ),
     components(schemas(crate::error::Problem))
 )]

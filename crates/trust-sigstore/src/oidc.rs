@@ -8,8 +8,10 @@
 //! verified `email`, or the `sub` (a URI).
 //!
 //! Key sets are cached per issuer for [`JWKS_TTL`]; an unknown `kid` refetches them, at most once
-//! per [`REFETCH_MIN_INTERVAL`]. Fetching goes through the [`JsonFetch`] trait (an HTTP client
-//! with its own timeouts); the verifier adds an overall [`FETCH_TIMEOUT`] on top.
+//! per [`REFETCH_MIN_INTERVAL`]; a failed fetch is answered from memory for [`FAILURE_BACKOFF`].
+//! Each issuer has its own lock, so a slow issuer does not delay the others. Fetching goes through
+//! the [`JsonFetch`] trait (implemented by [`crate::client::http::HttpClient`], with its own
+//! timeouts); the verifier adds an overall [`FETCH_TIMEOUT`] on top.
 
 use crate::embedded::ca::SignerIdentity;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -30,6 +32,8 @@ pub const JWKS_TTL: Duration = Duration::from_secs(3600);
 pub const REFETCH_MIN_INTERVAL: Duration = Duration::from_secs(30);
 /// Bound on one discovery + JWKS fetch, whatever the fetcher's own timeouts.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a failed key fetch is answered from memory before the issuer is asked again.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
 /// Largest token accepted.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
@@ -309,11 +313,17 @@ struct CachedKeys {
     fetched: Instant,
 }
 
+#[derive(Default)]
+struct IssuerCache {
+    keys: Option<CachedKeys>,
+    failed: Option<(Instant, OidcError)>,
+}
+
 /// Verifies identity tokens against the configured issuers.
 pub struct OidcVerifier {
     issuers: Vec<IssuerConfig>,
     fetch: Arc<dyn JsonFetch>,
-    cache: tokio::sync::Mutex<HashMap<String, CachedKeys>>,
+    cache: HashMap<String, tokio::sync::Mutex<IssuerCache>>,
 }
 
 impl std::fmt::Debug for OidcVerifier {
@@ -356,9 +366,12 @@ impl OidcVerifier {
             }
         }
         Ok(Self {
-            issuers,
             fetch,
-            cache: tokio::sync::Mutex::new(HashMap::new()),
+            cache: issuers
+                .iter()
+                .map(|c| (c.url.clone(), tokio::sync::Mutex::default()))
+                .collect(),
+            issuers,
         })
     }
 
@@ -478,6 +491,25 @@ impl OidcVerifier {
         })
     }
 
+    /// Fetches the issuer's keys into `c`; a failure is remembered for [`FAILURE_BACKOFF`] so
+    /// that a down issuer is not asked again for every request.
+    async fn refresh(&self, issuer: &str, c: &mut IssuerCache) -> Result<(), OidcError> {
+        match self.fetch_keys(issuer).await {
+            Ok(keys) => {
+                c.keys = Some(CachedKeys {
+                    keys,
+                    fetched: Instant::now(),
+                });
+                c.failed = None;
+                Ok(())
+            }
+            Err(e) => {
+                c.failed = Some((Instant::now(), e.clone()));
+                Err(e)
+            }
+        }
+    }
+
     async fn check_signature(
         &self,
         config: &IssuerConfig,
@@ -486,43 +518,41 @@ impl OidcVerifier {
         signed: &[u8],
         signature: &[u8],
     ) -> Result<(), OidcError> {
-        let mut cache = self.cache.lock().await;
-        let stale = cache.get(&config.url).is_none_or(|c| c.fetched.elapsed() > JWKS_TTL);
-        if stale {
-            let keys = self.fetch_keys(&config.url).await?;
-            cache.insert(
-                config.url.clone(),
-                CachedKeys {
-                    keys,
-                    fetched: Instant::now(),
-                },
-            );
+        let slot = self
+            .cache
+            .get(&config.url)
+            .ok_or_else(|| OidcError::UnknownIssuer(config.url.clone()))?;
+        // One lock per issuer: a slow issuer does not hold up tokens of the others.
+        let mut c = slot.lock().await;
+        if let Some((at, err)) = &c.failed {
+            if at.elapsed() < FAILURE_BACKOFF {
+                return Err(err.clone());
+            }
         }
-        let candidates = |keys: &[Jwk]| -> Vec<Jwk> {
-            keys.iter()
+        let stale = c.keys.as_ref().is_none_or(|k| k.fetched.elapsed() > JWKS_TTL);
+        if stale {
+            self.refresh(&config.url, &mut c).await?;
+        }
+        let candidates = |c: &IssuerCache| -> Vec<Jwk> {
+            c.keys
+                .iter()
+                .flat_map(|k| k.keys.iter())
                 .filter(|k| k.alg() == alg && (kid.is_none() || k.kid() == kid))
                 .cloned()
                 .collect()
         };
-        let mut found = cache.get(&config.url).map(|c| candidates(&c.keys)).unwrap_or_default();
+        let mut found = candidates(&c);
         if found.is_empty()
             && !stale
-            && cache
-                .get(&config.url)
-                .is_some_and(|c| c.fetched.elapsed() >= REFETCH_MIN_INTERVAL)
+            && c.keys
+                .as_ref()
+                .is_some_and(|k| k.fetched.elapsed() >= REFETCH_MIN_INTERVAL)
         {
             // An unknown key: the issuer may have rotated. Refetch, rate-limited.
-            let keys = self.fetch_keys(&config.url).await?;
-            found = candidates(&keys);
-            cache.insert(
-                config.url.clone(),
-                CachedKeys {
-                    keys,
-                    fetched: Instant::now(),
-                },
-            );
+            self.refresh(&config.url, &mut c).await?;
+            found = candidates(&c);
         }
-        drop(cache);
+        drop(c);
         if found.is_empty() {
             return Err(OidcError::UnknownKey {
                 issuer: config.url.clone(),
@@ -784,6 +814,10 @@ mod tests {
         let err = v.verify_at(&rsa.sign("r1", &claims(NOW)), NOW).await.unwrap_err();
         assert_eq!(err.code(), "oidc.issuer_unreachable");
         assert!(err.is_issuer_failure());
+        // The failure is remembered for a while: the down issuer is not asked again at once.
+        let again = v.verify_at(&rsa.sign("r1", &claims(NOW)), NOW).await.unwrap_err();
+        assert_eq!(again, err);
+        assert_eq!(empty.gets.load(Ordering::SeqCst), 1);
         let none = verifier(empty, Vec::new());
         assert_eq!(
             none.verify_at(&rsa.sign("r1", &claims(NOW)), NOW)
@@ -828,7 +862,7 @@ mod tests {
         assert_eq!(err.code(), "oidc.unknown_key");
         assert_eq!(d.gets.load(Ordering::SeqCst), 2);
         // Once the interval has passed, the rotated key is fetched.
-        v.cache.lock().await.get_mut(ISS).unwrap().fetched -= REFETCH_MIN_INTERVAL;
+        v.cache[ISS].lock().await.keys.as_mut().unwrap().fetched -= REFETCH_MIN_INTERVAL;
         v.verify_at(&new.sign("k2", &claims(NOW)), NOW).await.unwrap();
         assert_eq!(d.gets.load(Ordering::SeqCst), 4);
     }

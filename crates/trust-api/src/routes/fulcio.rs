@@ -266,3 +266,54 @@ pub async fn timestamp_chain(State(state): State<SharedState>) -> Result<Respons
         .collect();
     Ok(([(header::CONTENT_TYPE, "application/pem-certificate-chain")], pem).into_response())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use trust_core::crypto::pem_encode;
+
+    /// A P-256 CSR made with `openssl ecparam -name prime256v1 -genkey` and
+    /// `openssl req -new -subj /CN=ignored` (OpenSSL 3).
+    const CSR: &str = "-----BEGIN CERTIFICATE REQUEST-----
+MIHMMHQCAQAwEjEQMA4GA1UEAwwHaWdub3JlZDBZMBMGByqGSM49AgEGCCqGSM49
+AwEHA0IABCk3CAw0/RyajZ7W7VPkljYvv10dPLGpP2pOOLmL0cAdEnvafMZvaA3J
+YKOxHEPzzhnvVmNMqboHHAoHINGestSgADAKBggqhkjOPQQDAgNIADBFAiBw7UwO
+3+V9JvVH2A9fK5y+2RVjT/pmAjDdVaUQTy1xgAIhAKJeO5azGbHdEjGmyTcltg7l
+b7oE/ndIDe72kbyD9gHH
+-----END CERTIFICATE REQUEST-----
+";
+
+    #[test]
+    fn a_csr_yields_its_key_only_when_its_signature_verifies() {
+        let spki = csr_public_key(&B64.encode(CSR)).unwrap();
+        assert_eq!(PublicKey::from_spki_der(&spki).unwrap().kind(), KeyKind::EcdsaP256);
+        // The same request with one byte of the signed subject changed.
+        let (_, mut der) = pem_decode(CSR).unwrap();
+        let at = der.windows(7).position(|w| w == b"ignored").unwrap();
+        der[at + 6] = b'x';
+        let tampered = pem_encode("CERTIFICATE REQUEST", &der);
+        let err = csr_public_key(&B64.encode(tampered)).unwrap_err();
+        assert_eq!(err.code, "fulcio.invalid_csr");
+        assert!(err.detail.contains("does not verify"), "{}", err.detail);
+        assert_eq!(csr_public_key("not base64!").unwrap_err().code, "fulcio.invalid_csr");
+        let cert_label = pem_encode("CERTIFICATE", &der);
+        assert!(csr_public_key(&B64.encode(cert_label))
+            .unwrap_err()
+            .detail
+            .contains("CERTIFICATE REQUEST"));
+    }
+
+    #[test]
+    fn a_proof_of_possession_must_sign_the_identity() {
+        let key = trust_sigstore::embedded::keys::SigningKey::generate(
+            trust_sigstore::embedded::keys::KeyAlgorithm::EcdsaP256Sha256,
+        )
+        .unwrap();
+        let public = key.public_key();
+        let proof = key.sign(b"alice@example.com").unwrap();
+        check_proof(&public, "alice@example.com", &proof).unwrap();
+        let err = check_proof(&public, "mallory@example.com", &proof).unwrap_err();
+        assert_eq!(err.code, "fulcio.invalid_proof_of_possession");
+    }
+}

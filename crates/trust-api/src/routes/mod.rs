@@ -48,6 +48,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/api/v1/log/entries/retrieve", post(rekor::retrieve_entries))
         .route("/api/v1/log/entries/{uuid}", get(rekor::entry_by_uuid))
         .route("/api/v1/index/retrieve", post(rekor::search_index))
+        .route("/api/v2/log/entries", post(rekor::create_entry_v2))
+        .route("/api/v2/checkpoint", get(rekor::checkpoint_v2))
+        .route("/api/v2/tile/entries/{*index}", get(rekor::entry_bundle))
+        .route("/api/v2/tile/{level}/{*index}", get(rekor::tile))
 }
 
 /// Parses `sha256:<64 lowercase hex>` with a specific error naming the field.

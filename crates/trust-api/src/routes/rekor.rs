@@ -53,13 +53,49 @@ async fn entry_with_proof(state: &SharedState, leaf: &LogLeaf) -> Result<Value, 
     Ok(log_entry(leaf, &log.log_id(), &proof))
 }
 
-fn rekor_error(e: LocalError) -> ApiError {
+/// An error in Rekor's shape, `{"code": <HTTP status>, "message": ...}` (what Rekor clients such
+/// as cosign decode), with certus-trust's stable code as `certus_code`; a 409 carries the
+/// existing entry's `Location`, as Rekor's does.
+#[derive(Debug)]
+pub struct RekorError {
+    error: ApiError,
+    location: Option<String>,
+}
+
+impl<E: Into<ApiError>> From<E> for RekorError {
+    fn from(error: E) -> Self {
+        Self {
+            error: error.into(),
+            location: None,
+        }
+    }
+}
+
+impl IntoResponse for RekorError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "code": self.error.status.as_u16(),
+            "message": self.error.detail,
+            "certus_code": self.error.code,
+        });
+        let mut resp = (self.error.status, Json(body)).into_response();
+        if let Some(l) = self.location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+            resp.headers_mut().insert(header::LOCATION, l);
+        }
+        resp
+    }
+}
+
+fn rekor_error(e: LocalError) -> RekorError {
     match &e {
-        LocalError::Duplicate(uuid) => ApiError::new(
-            StatusCode::CONFLICT,
-            e.code(),
-            format!("an equivalent entry already exists in the log: {uuid}"),
-        ),
+        LocalError::Duplicate(uuid) => RekorError {
+            error: ApiError::new(
+                StatusCode::CONFLICT,
+                e.code(),
+                format!("an equivalent entry already exists in the transparency log with UUID {uuid}"),
+            ),
+            location: Some(format!("/api/v1/log/entries/{uuid}")),
+        },
         _ => e.into(),
     }
 }
@@ -72,13 +108,14 @@ fn rekor_error(e: LocalError) -> ApiError {
 pub async fn create_entry(
     State(state): State<SharedState>,
     JsonBody(proposed): JsonBody<Value>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, RekorError> {
     if proposed.to_string().len() > MAX_PROPOSED_ENTRY {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request.too_large",
             "the proposed entry is too large",
-        ));
+        )
+        .into());
     }
     let entry = state.local()?.append_proposed(&proposed).await.map_err(rekor_error)?;
     let body = log_entry(&entry.leaf, &entry.log_id, &entry.inclusion_proof);
@@ -116,7 +153,7 @@ fn not_found(what: String) -> ApiError {
 pub async fn entry_by_uuid(
     State(state): State<SharedState>,
     Path(uuid): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, RekorError> {
     let leaf = leaf_by_uuid(&state, &uuid).await?.ok_or_else(|| not_found(uuid))?;
     Ok(Json(entry_with_proof(&state, &leaf).await?))
 }
@@ -135,7 +172,7 @@ pub struct IndexQuery {
 pub async fn entry_by_index(
     State(state): State<SharedState>,
     Query(q): Query<IndexQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, RekorError> {
     let index = q
         .log_index
         .ok_or_else(|| ApiError::bad_request("rekor.missing_log_index", "query parameter logIndex is required"))?;
@@ -168,18 +205,20 @@ pub struct RetrieveRequest {
 pub async fn retrieve_entries(
     State(state): State<SharedState>,
     JsonBody(req): JsonBody<RetrieveRequest>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Vec<Value>>, RekorError> {
     if !req.entries.is_empty() {
         return Err(ApiError::bad_request(
             "rekor.unsupported_search",
             "searching by proposed entries is not supported; use entryUUIDs or logIndexes",
-        ));
+        )
+        .into());
     }
     if req.entry_uuids.len() + req.log_indexes.len() > MAX_RETRIEVE {
         return Err(ApiError::bad_request(
             "rekor.too_many",
             format!("at most {MAX_RETRIEVE} UUIDs and indexes per request"),
-        ));
+        )
+        .into());
     }
     let mut out = Vec::new();
     for uuid in &req.entry_uuids {
@@ -214,12 +253,13 @@ pub struct IndexRequest {
 pub async fn search_index(
     State(state): State<SharedState>,
     JsonBody(req): JsonBody<IndexRequest>,
-) -> Result<Json<Vec<String>>, ApiError> {
+) -> Result<Json<Vec<String>>, RekorError> {
     if req.public_key.is_some() || req.email.is_some() {
         return Err(ApiError::bad_request(
             "rekor.unsupported_search",
             "this log indexes artifact hashes only; search by hash",
-        ));
+        )
+        .into());
     }
     let hash = req
         .hash
@@ -241,7 +281,7 @@ pub async fn search_index(
 
 /// Rekor v1 `getLogInfo`.
 #[utoipa::path(get, path = "/api/v1/log", tag = "rekor", responses((status = 200, description = "LogInfo")))]
-pub async fn log_info(State(state): State<SharedState>) -> Result<Json<Value>, ApiError> {
+pub async fn log_info(State(state): State<SharedState>) -> Result<Json<Value>, RekorError> {
     let log = state.local()?.log();
     let cp = log.checkpoint().await?;
     Ok(Json(json!({
@@ -266,7 +306,10 @@ pub struct ProofQuery {
 /// Rekor v1 `getLogProof`: consistency proof and the root at `lastSize`.
 #[utoipa::path(get, path = "/api/v1/log/proof", tag = "rekor", params(ProofQuery),
     responses((status = 200, description = "ConsistencyProof"), (status = 400, body = crate::error::Problem)))]
-pub async fn log_proof(State(state): State<SharedState>, Query(q): Query<ProofQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn log_proof(
+    State(state): State<SharedState>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<Value>, RekorError> {
     let last = q
         .last_size
         .ok_or_else(|| ApiError::bad_request("rekor.missing_last_size", "query parameter lastSize is required"))?;
@@ -286,4 +329,164 @@ pub async fn log_proof(State(state): State<SharedState>, Query(q): Query<ProofQu
 pub async fn public_key(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let pem = pem_encode("PUBLIC KEY", state.local()?.log().public_key_der());
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
+}
+
+/// Rekor v2 `CreateEntry`: a `hashedRekordRequestV002` checked and logged as `hashedrekord`
+/// 0.0.2; answers the `TransparencyLogEntry` (protobuf JSON) with its inclusion proof and
+/// checkpoint, without an inclusion promise or integrated time (as Rekor v2: a signed timestamp
+/// from a TSA is the time evidence).
+#[utoipa::path(post, path = "/api/v2/log/entries", tag = "rekor",
+    responses((status = 201, description = "TransparencyLogEntry"), (status = 400, body = crate::error::Problem)))]
+pub async fn create_entry_v2(
+    State(state): State<SharedState>,
+    JsonBody(request): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let entry = state.local()?.append_proposed_v2(&request).await?;
+    let p = &entry.inclusion_proof;
+    let body = json!({
+        "logIndex": entry.leaf.index.to_string(),
+        "logId": {"keyId": B64.encode(entry.log_id)},
+        "kindVersion": {"kind": entry.kind.kind(), "version": entry.kind.version()},
+        "inclusionProof": {
+            "logIndex": p.log_index.to_string(),
+            "rootHash": B64.encode(p.root_hash),
+            "treeSize": p.tree_size.to_string(),
+            "hashes": p.hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            "checkpoint": {"envelope": p.checkpoint},
+        },
+        "canonicalizedBody": B64.encode(&entry.leaf.body),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Rekor v2 `GET /api/v2/checkpoint`: the latest signed checkpoint (C2SP signed note).
+#[utoipa::path(get, path = "/api/v2/checkpoint", tag = "rekor",
+    responses((status = 200, content_type = "text/plain")))]
+pub async fn checkpoint_v2(State(state): State<SharedState>) -> Result<Response, ApiError> {
+    let cp = state.local()?.log().checkpoint().await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], cp.note).into_response())
+}
+
+/// Width of a full tile (tlog-tiles).
+const TILE_WIDTH: u64 = 256;
+
+/// Parses a tlog-tiles index path (`x001/x234/067`, optionally followed by `.p/<width>`) into
+/// the tile index and the requested width.
+fn parse_tile_path(path: &str) -> Result<(u64, u64), ApiError> {
+    let bad = || ApiError::bad_request("rekor.invalid_tile_path", format!("{path:?} is not a tile index path"));
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let mut width = TILE_WIDTH;
+    if parts.len() >= 2 && parts[parts.len() - 2].ends_with(".p") {
+        let w: u64 = parts.pop().and_then(|w| w.parse().ok()).ok_or_else(bad)?;
+        if w == 0 || w >= TILE_WIDTH {
+            return Err(bad());
+        }
+        width = w;
+        let last = parts.pop().ok_or_else(bad)?;
+        parts.push(last.strip_suffix(".p").ok_or_else(bad)?);
+    }
+    let (last, prefix) = parts.split_last().ok_or_else(bad)?;
+    let mut index: u64 = 0;
+    for p in prefix {
+        let d = p.strip_prefix('x').filter(|d| d.len() == 3).ok_or_else(bad)?;
+        index = index
+            .checked_mul(1000)
+            .and_then(|i| i.checked_add(d.parse::<u64>().ok()?))
+            .ok_or_else(bad)?;
+    }
+    if last.len() != 3 {
+        return Err(bad());
+    }
+    let d: u64 = last.parse().map_err(|_| bad())?;
+    index = index.checked_mul(1000).and_then(|i| i.checked_add(d)).ok_or_else(bad)?;
+    Ok((index, width))
+}
+
+fn tile_not_found(what: &str) -> ApiError {
+    ApiError::not_found("rekor.tile_not_found", format!("the log has no {what} yet"))
+}
+
+/// tlog-tiles hash tile: `width` hashes of the level-`8 * level` subtrees starting at
+/// `index * 256`, concatenated (served only when all of them are complete).
+#[utoipa::path(get, path = "/api/v2/tile/{level}/{index}", tag = "rekor",
+    params(("level" = u8, Path, description = "tile level"), ("index" = String, Path, description = "tile index path, e.g. x001/234 or 005.p/17")),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = crate::error::Problem)))]
+pub async fn tile(
+    State(state): State<SharedState>,
+    Path((level, path)): Path<(u8, String)>,
+) -> Result<Response, ApiError> {
+    let (index, width) = parse_tile_path(&path)?;
+    let node_level = u32::from(level) * 8;
+    if node_level >= 64 {
+        return Err(ApiError::bad_request(
+            "rekor.invalid_tile_path",
+            "tile level out of range",
+        ));
+    }
+    let store = state.local()?.log().store();
+    let size = store.tree_size().await?;
+    let first = index
+        .checked_mul(TILE_WIDTH)
+        .ok_or_else(|| tile_not_found("such tile"))?;
+    let nodes_at_level = size >> node_level;
+    if first.checked_add(width).is_none_or(|end| end > nodes_at_level) {
+        return Err(tile_not_found("such tile"));
+    }
+    let ids: Vec<_> = (first..first + width)
+        .map(|i| trust_sigstore::embedded::store::NodeId {
+            level: node_level as u8,
+            index: i,
+        })
+        .collect();
+    let hashes = store.nodes(&ids).await?;
+    let body: Vec<u8> = hashes.concat();
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
+
+/// tlog-tiles entry bundle: the canonicalized bodies of entries `index * 256 ..`, each as a
+/// big-endian 16-bit length and the bytes.
+#[utoipa::path(get, path = "/api/v2/tile/entries/{index}", tag = "rekor",
+    params(("index" = String, Path, description = "tile index path")),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = crate::error::Problem)))]
+pub async fn entry_bundle(State(state): State<SharedState>, Path(path): Path<String>) -> Result<Response, ApiError> {
+    let (index, width) = parse_tile_path(&path)?;
+    let store = state.local()?.log().store();
+    let size = store.tree_size().await?;
+    let first = index
+        .checked_mul(TILE_WIDTH)
+        .ok_or_else(|| tile_not_found("such entries"))?;
+    if first.checked_add(width).is_none_or(|end| end > size) {
+        return Err(tile_not_found("such entries"));
+    }
+    let mut body = Vec::new();
+    for i in first..first + width {
+        let leaf = store.leaf(i).await?.ok_or_else(|| tile_not_found("such entries"))?;
+        let len = u16::try_from(leaf.body.len()).map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "rekor.entry_too_large",
+                format!("entry {i} is longer than an entry bundle can hold"),
+            )
+        })?;
+        body.extend_from_slice(&len.to_be_bytes());
+        body.extend_from_slice(&leaf.body);
+    }
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_paths_parse_as_tlog_tiles_names_them() {
+        let ok = |p: &str| parse_tile_path(p).map_err(|e| e.detail);
+        assert_eq!(ok("000"), Ok((0, 256)));
+        assert_eq!(ok("x001/x234/067"), Ok((1_234_067, 256)));
+        assert_eq!(ok("005.p/17"), Ok((5, 17)));
+        assert_eq!(ok("x001/002.p/255"), Ok((1002, 255)));
+        for bad in ["5", "005.p/0", "005.p/256", "y001/002", "x01/002", "005/", "abc"] {
+            assert!(parse_tile_path(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -13,20 +13,25 @@ pub enum EntryKind {
     HashedRekord,
     /// `dsse` 0.0.1: a DSSE envelope.
     Dsse,
+    /// `hashedrekord` 0.0.2 (Rekor v2): a signature over a digest, protobuf-JSON body.
+    HashedRekordV002,
 }
 
 impl EntryKind {
     /// The Rekor kind.
     pub fn kind(self) -> &'static str {
         match self {
-            Self::HashedRekord => "hashedrekord",
+            Self::HashedRekord | Self::HashedRekordV002 => "hashedrekord",
             Self::Dsse => "dsse",
         }
     }
 
     /// The Rekor API version of the kind.
     pub fn version(self) -> &'static str {
-        "0.0.1"
+        match self {
+            Self::HashedRekordV002 => "0.0.2",
+            _ => "0.0.1",
+        }
     }
 }
 
@@ -70,6 +75,19 @@ pub fn dsse_v001_with(envelope_json: &[u8], payload: &[u8], signatures: &[(&[u8]
             "payloadHash": {"algorithm": "sha256", "value": hex::encode(sha256(payload))},
             "signatures": sigs,
         },
+    }))
+}
+
+/// `hashedrekord` 0.0.2 body (Rekor v2): `algorithm` is the protobuf name (`SHA2_256` ...),
+/// `verifier` the protobuf-JSON verifier (`keyDetails` and `x509Certificate` or `publicKey`).
+pub fn hashedrekord_v002(algorithm: &str, digest: &[u8], signature: &[u8], verifier: serde_json::Value) -> Vec<u8> {
+    canonical(&json!({
+        "apiVersion": "0.0.2",
+        "kind": "hashedrekord",
+        "spec": {"hashedRekordV002": {
+            "data": {"algorithm": algorithm, "digest": B64.encode(digest)},
+            "signature": {"content": B64.encode(signature), "verifier": verifier},
+        }},
     }))
 }
 

@@ -20,6 +20,16 @@ use trust_core::x509::Certificate;
 /// signatures over digests, so much less is needed).
 pub const MAX_PROPOSED_ENTRY: usize = 1024 * 1024;
 
+/// A proposed entry that passed its checks, ready to log.
+struct Checked {
+    kind: EntryKind,
+    body: Vec<u8>,
+    digest: Digest,
+    verifier: EntryVerifier,
+    content: Value,
+    predicate_type: Option<String>,
+}
+
 /// The verifier of a proposed entry: a certificate (identity known if our CA issued it) or a key.
 struct EntryVerifier {
     key: PublicKey,
@@ -219,6 +229,92 @@ impl<S: LogStore> LocalSigstore<S> {
                 )))
             }
         };
+        self.log_checked(Checked {
+            kind: entry_kind,
+            body,
+            digest,
+            verifier,
+            content,
+            predicate_type,
+        })
+        .await
+    }
+
+    /// Checks a client-proposed Rekor v2 entry (`CreateEntryRequest` protobuf JSON with
+    /// `hashedRekordRequestV002`) as rekor-tiles does: the signature must verify over the digest
+    /// with the certificate or key given. The canonical `hashedrekord` 0.0.2 body is appended.
+    /// (`dsseRequestV002` is refused: sigstore clients log DSSE as a hashedrekord over the PAE.)
+    pub async fn append_proposed_v2(&self, request: &Value) -> Result<LoggedEntry, LocalError> {
+        if request.get("dsseRequestV002").is_some() {
+            return Err(invalid(
+                "dsseRequestV002 is not supported; log the envelope as a hashedRekordRequestV002 over its PAE",
+            ));
+        }
+        let req = request
+            .get("hashedRekordRequestV002")
+            .ok_or_else(|| invalid("the request has no hashedRekordRequestV002"))?;
+        let digest_bytes = b64_field(&req["digest"], "hashedRekordRequestV002.digest")?;
+        let (algorithm, name) = match digest_bytes.len() {
+            32 => (HashAlgorithm::Sha256, "SHA2_256"),
+            48 => (HashAlgorithm::Sha384, "SHA2_384"),
+            64 => (HashAlgorithm::Sha512, "SHA2_512"),
+            n => return Err(invalid(format!("a {n}-byte digest is not SHA-256, SHA-384 or SHA-512"))),
+        };
+        let digest = Digest::new(algorithm, &digest_bytes).ok_or_else(|| invalid("digest"))?;
+        let sig = b64_field(&req["signature"]["content"], "signature.content")?;
+        let v = &req["signature"]["verifier"];
+        let key_details = v["keyDetails"]
+            .as_str()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| invalid("signature.verifier.keyDetails is missing"))?;
+        let (verifier, verifier_json) = if let Some(raw) = v["x509Certificate"].get("rawBytes") {
+            let der = b64_field(raw, "signature.verifier.x509Certificate.rawBytes")?;
+            let verifier = self.entry_verifier(certificate_pem(&der).as_bytes())?;
+            (
+                verifier,
+                json!({"keyDetails": key_details, "x509Certificate": {"rawBytes": b64(&der)}}),
+            )
+        } else if let Some(raw) = v["publicKey"].get("rawBytes") {
+            let der = b64_field(raw, "signature.verifier.publicKey.rawBytes")?;
+            let verifier = self.entry_verifier(pem_encode("PUBLIC KEY", &der).as_bytes())?;
+            (
+                verifier,
+                json!({"keyDetails": key_details, "publicKey": {"rawBytes": b64(&der)}}),
+            )
+        } else {
+            return Err(invalid("signature.verifier has neither x509Certificate nor publicKey"));
+        };
+        verifier
+            .key
+            .verify_prehashed(&digest, &sig)
+            .map_err(|_| invalid("the signature does not verify over the digest with the given key"))?;
+        let body = rekor::hashedrekord_v002(name, digest.as_bytes(), &sig, verifier_json);
+        let content = json!({"messageSignature": {
+            "messageDigest": {"algorithm": name, "digest": b64(digest.as_bytes())},
+            "signature": b64(&sig),
+        }});
+        self.log_checked(Checked {
+            kind: EntryKind::HashedRekordV002,
+            body,
+            digest,
+            verifier,
+            content,
+            predicate_type: None,
+        })
+        .await
+    }
+
+    /// Appends a checked entry (refusing a duplicate), with its signing record when our CA
+    /// issued its certificate.
+    async fn log_checked(&self, checked: Checked) -> Result<LoggedEntry, LocalError> {
+        let Checked {
+            kind: entry_kind,
+            body,
+            digest,
+            verifier,
+            content,
+            predicate_type,
+        } = checked;
         let uuid = hex::encode(trust_core::tlog::leaf_hash(&body));
         if self
             .log
@@ -292,6 +388,32 @@ mod tests {
         (LocalSigstore::open(&dir, store.clone(), None, 4).unwrap(), store)
     }
 
+    /// A fresh key and a certificate for alice@example.com from the local CA.
+    fn alice(local: &LocalSigstore<Mem>) -> (SigningKey, IssuedCertificate) {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+        let issued = local
+            .issue_certificate(
+                key.public_key_spki_der(),
+                SignerIdentity::Email("alice@example.com".into()),
+                ISSUER,
+            )
+            .unwrap();
+        (key, issued)
+    }
+
+    /// Verifies a recorded bundle with the exported trusted root for alice and `artifact`.
+    fn verify_record(local: &LocalSigstore<Mem>, bundle: &str, artifact: &[u8]) {
+        let root = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).unwrap();
+        let v = Verifier::new(root, VerifierConfig::default().with_signed_timestamps(0)).unwrap();
+        let policy = PolicyBuilder::new()
+            .artifact_bytes(artifact)
+            .certificate_identity(CertificateIdentity::exact("alice@example.com", ISSUER).unwrap())
+            .now(now())
+            .build()
+            .unwrap();
+        v.verify_json(bundle.as_bytes(), &policy).unwrap();
+    }
+
     fn hashedrekord(digest: &[u8], sig: &[u8], pem: &str) -> Value {
         json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
             "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
@@ -301,14 +423,7 @@ mod tests {
     #[tokio::test]
     async fn a_proposed_hashedrekord_with_our_certificate_is_logged_and_recorded() {
         let (local, store) = setup("proposed-hr").await;
-        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
-        let issued = local
-            .issue_certificate(
-                key.public_key_spki_der(),
-                SignerIdentity::Email("alice@example.com".into()),
-                ISSUER,
-            )
-            .unwrap();
+        let (key, issued) = alice(&local);
         let pem = certificate_pem(&issued.leaf_der);
         let artifact = b"proposed artifact";
         let digest = Digest::new(HashAlgorithm::Sha256, &sha256(artifact)).unwrap();
@@ -326,15 +441,7 @@ mod tests {
             ("alice@example.com", ISSUER)
         );
         // The recorded bundle verifies with the exported trusted root and the token's identity.
-        let root = TrustedRoot::from_json(local.trusted_root().to_string().as_bytes()).unwrap();
-        let v = Verifier::new(root, VerifierConfig::default().with_signed_timestamps(0)).unwrap();
-        let policy = PolicyBuilder::new()
-            .artifact_bytes(artifact)
-            .certificate_identity(CertificateIdentity::exact("alice@example.com", ISSUER).unwrap())
-            .now(now())
-            .build()
-            .unwrap();
-        v.verify_json(rec.bundle.as_bytes(), &policy).unwrap();
+        verify_record(&local, &rec.bundle, artifact);
     }
 
     #[tokio::test]
@@ -426,5 +533,44 @@ mod tests {
             Some("https://slsa.dev/provenance/v1")
         );
         assert_eq!(d.artifacts[0].signer_identity, "https://ci.example/b");
+    }
+
+    #[tokio::test]
+    async fn a_rekor_v2_request_is_checked_and_logged_as_hashedrekord_002() {
+        let (local, store) = setup("proposed-v2").await;
+        let (key, issued) = alice(&local);
+        let digest = Digest::new(HashAlgorithm::Sha256, &sha256(b"v2")).unwrap();
+        let request = |sig: &[u8]| {
+            json!({"hashedRekordRequestV002": {"digest": B64.encode(digest.as_bytes()), "signature": {
+                "content": B64.encode(sig),
+                "verifier": {"x509Certificate": {"rawBytes": B64.encode(&issued.leaf_der)}, "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}})
+        };
+        let other = Digest::new(HashAlgorithm::Sha256, &sha256(b"other")).unwrap();
+        let err = local
+            .append_proposed_v2(&request(&key.sign_digest(&other).unwrap()))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("does not verify"), "{err}");
+        let err = local
+            .append_proposed_v2(&json!({"dsseRequestV002": {}}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "local.invalid_input");
+        assert!(store.data.lock().unwrap().leaves.is_empty());
+
+        let sig = key.sign_digest(&digest).unwrap();
+        let entry = local.append_proposed_v2(&request(&sig)).await.unwrap();
+        assert_eq!((entry.kind.kind(), entry.kind.version()), ("hashedrekord", "0.0.2"));
+        let body: Value = serde_json::from_slice(&entry.leaf.body).unwrap();
+        let spec = &body["spec"]["hashedRekordV002"];
+        assert_eq!(spec["data"]["algorithm"], "SHA2_256");
+        assert_eq!(spec["data"]["digest"], B64.encode(digest.as_bytes()));
+        assert_eq!(
+            spec["signature"]["verifier"]["x509Certificate"]["rawBytes"],
+            B64.encode(&issued.leaf_der)
+        );
+        // The recorded bundle (our certificate) verifies for the signed digest.
+        let rec = store.data.lock().unwrap().artifacts[0].clone();
+        verify_record(&local, &rec.bundle, b"v2");
     }
 }
