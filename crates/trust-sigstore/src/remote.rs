@@ -400,7 +400,10 @@ impl SigstoreSigner {
             let res = bounded(per_probe, async {
                 match AnyRekor::new(r, self.rekor_http.clone(), &m.trusted_root) {
                     Ok(AnyRekor::V1(c)) => c.log_info().await.map(|i| format!("tree size {}", i.tree_size)),
-                    Ok(AnyRekor::V2(c)) => c.checkpoint().await.map(|(_, cp)| format!("tree size {}", cp.tree_size)),
+                    Ok(AnyRekor::V2(c)) => c
+                        .checkpoint()
+                        .await
+                        .map(|(_, cp)| format!("tree size {}", cp.tree_size)),
                     Err(e) => Err(e),
                 }
                 .map_err(|e| e.to_string())
