@@ -11,6 +11,7 @@ use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL
 use base64::Engine;
 use common::*;
 use serde_json::{json, Value};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use trust_core::crypto::{pem_encode, sha256, Digest, HashAlgorithm};
 use trust_sigstore::embedded::keys::{KeyAlgorithm, SigningKey};
