@@ -88,14 +88,7 @@ pub(crate) fn run(args: &SignBundleArgs) -> Result<String, Failure> {
         })?;
         (digest, SignContent::Digest)
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure {
-            code: Cow::Borrowed("runtime.start"),
-            message: e.to_string(),
-            exit: 1,
-        })?;
+    let runtime = crate::local_cmd::runtime()?;
     let signed = runtime.block_on(async {
         let material = material(args).await?;
         let signer = SigstoreSigner::new(

@@ -140,7 +140,12 @@ impl AppState {
                         bundle: s.bundle.clone(),
                         log_index: first.log_index,
                         entry_uuid: first.uuid.clone(),
-                        created: first.integrated_time,
+                        // Rekor v2 has no integrated time: the signing's own clock then.
+                        created: if first.integrated_time != 0 {
+                            first.integrated_time
+                        } else {
+                            trust_sigstore::embedded::now().secs()
+                        },
                     })
                     .await?;
                 Ok(Signing {

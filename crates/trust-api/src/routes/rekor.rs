@@ -15,6 +15,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use trust_core::crypto::pem_encode;
+use trust_sigstore::embedded::local::tlog_entry_json;
 use trust_sigstore::embedded::local::{LocalError, MAX_PROPOSED_ENTRY};
 use trust_sigstore::embedded::log::InclusionProof;
 use trust_sigstore::embedded::store::{LogLeaf, LogStore};
@@ -342,20 +343,12 @@ pub async fn create_entry_v2(
     JsonBody(request): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let entry = state.local()?.append_proposed_v2(&request).await?;
-    let p = &entry.inclusion_proof;
-    let body = json!({
-        "logIndex": entry.leaf.index.to_string(),
-        "logId": {"keyId": B64.encode(entry.log_id)},
-        "kindVersion": {"kind": entry.kind.kind(), "version": entry.kind.version()},
-        "inclusionProof": {
-            "logIndex": p.log_index.to_string(),
-            "rootHash": B64.encode(p.root_hash),
-            "treeSize": p.tree_size.to_string(),
-            "hashes": p.hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-            "checkpoint": {"envelope": p.checkpoint},
-        },
-        "canonicalizedBody": B64.encode(&entry.leaf.body),
-    });
+    let mut body = tlog_entry_json(&entry);
+    if let Some(o) = body.as_object_mut() {
+        // A Rekor v2 answer: no inclusion promise, no integrated time.
+        o.remove("inclusionPromise");
+        o.remove("integratedTime");
+    }
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

@@ -218,7 +218,7 @@ pub struct VerifiedEntry {
     pub log_index: u64,
     /// Log id (SHA-256 of the log key).
     pub log_id: Vec<u8>,
-    /// Seconds since the Unix epoch.
+    /// Seconds since the Unix epoch (0 for Rekor v2, which has no integrated time).
     pub integrated_time: i64,
     /// The canonicalized body.
     pub body: Vec<u8>,
@@ -240,7 +240,6 @@ impl VerifiedEntry {
             "logIndex": self.log_index.to_string(),
             "logId": {"keyId": B64.encode(&self.log_id)},
             "kindVersion": {"kind": self.kind, "version": self.version},
-            "integratedTime": self.integrated_time.to_string(),
             "inclusionProof": {
                 "logIndex": p.log_index.to_string(),
                 "rootHash": B64.encode(p.root_hash),
@@ -250,6 +249,10 @@ impl VerifiedEntry {
             },
             "canonicalizedBody": B64.encode(&self.body),
         });
+        // Rekor v2 entries have neither (the TSA's timestamp is the time evidence).
+        if self.integrated_time != 0 {
+            v["integratedTime"] = json!(self.integrated_time.to_string());
+        }
         if let Some(set) = &self.signed_entry_timestamp {
             v["inclusionPromise"] = json!({"signedEntryTimestamp": B64.encode(set)});
         }

@@ -10,6 +10,7 @@ use super::keys::{self, KeyAlgorithm, SigningKey};
 use super::log::{LogConfig, LogError, LoggedEntry, NewEntry, TransparencyLog};
 use super::store::{LogStore, SignedArtifact};
 use super::tsa::LocalTsa;
+use crate::client::rekor::{VerifiedEntry, VerifiedInclusionProof};
 use crate::content::{assemble_bundle, sign_content, ContentError, SignedContent};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -775,24 +776,28 @@ impl BundleParts {
     }
 }
 
-/// The bundle's `tlogEntries` element for an entry of the embedded log.
+/// The bundle's `tlogEntries` element for an entry of the embedded log (the same shape the
+/// Rekor clients produce for remote entries).
 pub fn tlog_entry_json(e: &LoggedEntry) -> Value {
     let p = &e.inclusion_proof;
-    json!({
-        "logIndex": e.leaf.index.to_string(),
-        "logId": {"keyId": b64(e.log_id)},
-        "kindVersion": {"kind": e.kind.kind(), "version": e.kind.version()},
-        "integratedTime": e.leaf.integrated_time.to_string(),
-        "inclusionPromise": {"signedEntryTimestamp": b64(&e.leaf.signed_entry_timestamp)},
-        "inclusionProof": {
-            "logIndex": p.log_index.to_string(),
-            "rootHash": b64(p.root_hash),
-            "treeSize": p.tree_size.to_string(),
-            "hashes": p.hashes.iter().map(b64).collect::<Vec<_>>(),
-            "checkpoint": {"envelope": p.checkpoint},
+    VerifiedEntry {
+        uuid: e.leaf.uuid.clone(),
+        log_index: e.leaf.index,
+        log_id: e.log_id.to_vec(),
+        integrated_time: e.leaf.integrated_time,
+        body: e.leaf.body.clone(),
+        kind: e.kind.kind().to_owned(),
+        version: e.kind.version().to_owned(),
+        signed_entry_timestamp: Some(e.leaf.signed_entry_timestamp.clone()),
+        inclusion_proof: VerifiedInclusionProof {
+            log_index: p.log_index,
+            tree_size: p.tree_size,
+            root_hash: p.root_hash,
+            hashes: p.hashes.clone(),
+            checkpoint: p.checkpoint.clone(),
         },
-        "canonicalizedBody": b64(&e.leaf.body),
-    })
+    }
+    .to_bundle_json()
 }
 
 #[cfg(test)]
