@@ -285,3 +285,63 @@ fn outages_stalls_and_server_errors_give_503_naming_the_service_in_bounded_time(
     let slow = FaultServer::start(200, Duration::from_secs(30));
     expect_outage(&provider, &up, "fulcio", &slow.url(), "fulcio.unavailable", bound);
 }
+
+/// Flips one byte of a base64 field.
+fn corrupt_b64(v: &mut Value) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut bytes = b64.decode(v.as_str().unwrap()).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    *v = Value::String(b64.encode(bytes));
+}
+
+/// Every entry of a Rekor v1 answer (`{uuid: entry}`).
+fn entries(v: &mut Value) -> impl Iterator<Item = &mut Value> {
+    v.as_object_mut().into_iter().flat_map(|o| o.values_mut())
+}
+
+#[test]
+fn a_forged_set_or_inclusion_proof_from_rekor_is_refused_and_nothing_is_recorded() {
+    let provider = Provider::start();
+    let up_dir = TempDir::new();
+    let up = upstream(up_dir.path(), &provider);
+    fn forge_set(v: &mut Value) {
+        for e in entries(v) {
+            corrupt_b64(&mut e["verification"]["signedEntryTimestamp"]);
+        }
+    }
+    fn forge_proof(v: &mut Value) {
+        for e in entries(v) {
+            let root = &mut e["verification"]["inclusionProof"]["rootHash"];
+            let mut hex_root = root.as_str().unwrap().to_owned();
+            let flipped = if hex_root.ends_with('0') { '1' } else { '0' };
+            hex_root.pop();
+            hex_root.push(flipped);
+            *root = Value::String(hex_root);
+        }
+    }
+    for (forge, what) in [
+        (forge_set as fn(&mut Value), "tlog.set"),
+        (forge_proof as fn(&mut Value), "inclusion"),
+    ] {
+        let proxy = TamperProxy::start(up.port, forge);
+        let dir = TempDir::new();
+        let (root, config) = trust_files(dir.path(), &up, |sc| {
+            sc["rekorTlogUrls"][0]["url"] = Value::String(proxy.url());
+        });
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, token(&provider, EMAIL)).unwrap();
+        let data = dir.path().join("data");
+        let down = downstream(&data, &root, &config, &token_file);
+        let d = digest_of(what.as_bytes());
+        let started = Instant::now();
+        let r = post(down.port, "/v1/sign", &json!({"artifact": d}));
+        assert_eq!(r.status, 502, "{what}: {}", String::from_utf8_lossy(&r.body));
+        let problem = r.json();
+        assert_eq!(problem["code"], "rekor.failed", "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains(what), "{what}: {problem}");
+        assert!(started.elapsed() < Duration::from_secs(15));
+        assert_eq!(recorded(&data, &d), 0, "{what}: nothing recorded");
+    }
+}

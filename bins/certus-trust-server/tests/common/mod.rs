@@ -158,3 +158,88 @@ impl FaultServer {
         self.hits.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// A loopback proxy in front of a real service that rewrites every JSON response body with
+/// `tamper` (a forged SET, a wrong inclusion proof): what a compromised log or network would
+/// answer. Requests are forwarded unchanged.
+pub struct TamperProxy {
+    pub port: u16,
+}
+
+impl TamperProxy {
+    pub fn start(upstream: u16, tamper: fn(&mut Value)) -> TamperProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    let (head, body) = loop {
+                        let Ok(n) = s.read(&mut chunk) else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                            let len = head
+                                .to_ascii_lowercase()
+                                .lines()
+                                .find_map(|l| {
+                                    l.strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            if buf.len() >= end + 4 + len {
+                                break (head, buf[end + 4..end + 4 + len].to_vec());
+                            }
+                        }
+                    };
+                    let mut first = head.lines().next().unwrap_or_default().split(' ');
+                    let (method, path) = (
+                        first.next().unwrap_or("GET").to_owned(),
+                        first.next().unwrap_or("/").to_owned(),
+                    );
+                    let content_type = head.lines().find_map(|l| {
+                        l.split_once(':')
+                            .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                            .map(|(_, v)| v.trim().to_owned())
+                    });
+                    let headers: Vec<(&str, &str)> =
+                        content_type.iter().map(|v| ("Content-Type", v.as_str())).collect();
+                    let r = request(
+                        upstream,
+                        &method,
+                        &path,
+                        (!body.is_empty()).then_some(body.as_slice()),
+                        &headers,
+                    );
+                    let mut out = r.body.clone();
+                    if let Ok(mut v) = serde_json::from_slice::<Value>(&r.body) {
+                        tamper(&mut v);
+                        out = v.to_string().into_bytes();
+                    }
+                    let ct = r.header("content-type").unwrap_or("application/json").to_owned();
+                    let mut resp = format!(
+                        "HTTP/1.1 {} Proxied\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        r.status,
+                        out.len()
+                    );
+                    if let Some(l) = r.header("location") {
+                        resp.push_str(&format!("Location: {l}\r\n"));
+                    }
+                    resp.push_str("\r\n");
+                    let _ = s.write_all(resp.as_bytes());
+                    let _ = s.write_all(&out);
+                });
+            }
+        });
+        TamperProxy { port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
