@@ -195,6 +195,9 @@ pub struct Config {
     /// OIDC issuers whose identity tokens the Fulcio-protocol endpoint (`/api/v2/signingCert`)
     /// accepts; none = no token is accepted.
     pub oidc_issuers: Vec<trust_sigstore::oidc::IssuerConfig>,
+    /// PEM CA bundle for the OIDC issuers' HTTPS (discovery and keys), replacing the web roots:
+    /// issuers behind a private CA.
+    pub oidc_ca_bundle: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -214,6 +217,7 @@ impl Default for Config {
             upload: Upload::default(),
             sigstore: SigstoreSection::default(),
             oidc_issuers: Vec::new(),
+            oidc_ca_bundle: None,
         }
     }
 }
@@ -339,6 +343,9 @@ impl Config {
         }
         if let Some(v) = env("CERTUS_TRUST_SIGSTORE_CA_BUNDLE") {
             c.sigstore.ca_bundle = Some(v.into());
+        }
+        if let Some(v) = env("CERTUS_TRUST_OIDC_CA_BUNDLE") {
+            c.oidc_ca_bundle = Some(v.into());
         }
         if let Some(v) = env("CERTUS_TRUST_OIDC_ISSUERS") {
             c.oidc_issuers = v

@@ -154,7 +154,14 @@ fn oidc_verifier(c: &Config) -> Result<Option<std::sync::Arc<trust_sigstore::oid
     if c.oidc_issuers.is_empty() {
         return Ok(None);
     }
-    let v = trust_sigstore::oidc::OidcVerifier::with_http(c.oidc_issuers.clone())
+    let ca_bundle = match &c.oidc_ca_bundle {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| Failure("config.invalid", format!("oidc_ca_bundle {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let v = trust_sigstore::oidc::OidcVerifier::with_http_ca(c.oidc_issuers.clone(), ca_bundle)
         .map_err(|e| Failure("config.invalid", e.to_string()))?;
     for i in c.oidc_issuers.iter().filter(|i| i.url.starts_with("http://")) {
         tracing::warn!(issuer = %i.url, "OIDC issuer over plain HTTP: its keys can be tampered with in transit (use only on loopback or in tests)");

@@ -104,14 +104,14 @@ impl Refresh {
             };
             match fetched {
                 Ok(m) => {
-                    let root = m.trusted_root.clone();
                     let source = m.source.clone();
-                    if let Err(e) = self.signer.set_material(m) {
-                        tracing::error!(code = e.code(), "refreshed trust material refused: {e}");
+                    // The verifier first: if either refuses the material, neither has moved.
+                    if let Err(e) = on_root(m.trusted_root.clone()) {
+                        tracing::error!("refreshed trusted root refused by the verifier: {e}");
                         continue;
                     }
-                    if let Err(e) = on_root(root) {
-                        tracing::error!("refreshed trusted root refused by the verifier: {e}");
+                    if let Err(e) = self.signer.set_material(m) {
+                        tracing::error!(code = e.code(), "refreshed trust material refused by the signer: {e}");
                         continue;
                     }
                     tracing::info!(source = %source, "trust material refreshed");

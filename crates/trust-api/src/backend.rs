@@ -10,6 +10,7 @@ use std::sync::Arc;
 use trust_core::time::UnixTime;
 use trust_sigstore::client::config::CLIENT_TRUST_CONFIG_MEDIA_TYPE;
 use trust_sigstore::client::rekor::VerifiedEntry;
+use trust_sigstore::client::ClientError;
 use trust_sigstore::embedded::local::{LocalSigstore, SignRequest};
 use trust_sigstore::embedded::store::SignedArtifact;
 use trust_sigstore::remote::{SignError, SigstoreSigner};
@@ -39,6 +40,9 @@ impl From<SignError> for ApiError {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             match e {
+                // A client that cannot even be set up (an unusable CA list in the trusted root, a
+                // bad URL in the signing config) is this server's configuration, not the service.
+                SignError::Service(ClientError::Config { .. }) => StatusCode::SERVICE_UNAVAILABLE,
                 SignError::Content(_) => StatusCode::BAD_REQUEST,
                 SignError::Service(_) | SignError::Verify(_) => StatusCode::BAD_GATEWAY,
                 SignError::Material(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -49,12 +53,21 @@ impl From<SignError> for ApiError {
     }
 }
 
+/// The log's time, or (Rekor v2, which has none) the signing's own clock.
+fn entry_time(e: &VerifiedEntry) -> i64 {
+    if e.integrated_time != 0 {
+        e.integrated_time
+    } else {
+        trust_sigstore::embedded::now().secs()
+    }
+}
+
 fn entry_dto(e: &VerifiedEntry) -> TransparencyEntryDto {
     let p = &e.inclusion_proof;
     TransparencyEntryDto {
         uuid: e.uuid.clone(),
         index: e.log_index,
-        timestamp: UnixTime::from_secs(e.integrated_time).to_string(),
+        timestamp: UnixTime::from_secs(entry_time(e)).to_string(),
         log_id: hex::encode(&e.log_id),
         inclusion_proof: InclusionProofDto {
             log_index: p.log_index,
@@ -75,6 +88,16 @@ impl AppState {
                 "mode.local_only",
                 "this server runs in sigstore mode: the embedded log and keys are not served (use Rekor and the TUF trusted root)",
             )),
+        }
+    }
+
+    /// Who this service signs as (identity, OIDC issuer), for policy rules about the service's
+    /// own signatures: the configured signer (local mode) or the identity of its current OIDC
+    /// token (sigstore mode; `None` while no usable token is available).
+    pub fn service_identity(&self) -> Option<(String, String)> {
+        match &self.backend {
+            Backend::Local(l) => Some((l.manifest().identity.clone(), l.manifest().oidc_issuer.clone())),
+            Backend::Sigstore(s) => s.identity(),
         }
     }
 
@@ -140,12 +163,7 @@ impl AppState {
                         bundle: s.bundle.clone(),
                         log_index: first.log_index,
                         entry_uuid: first.uuid.clone(),
-                        // Rekor v2 has no integrated time: the signing's own clock then.
-                        created: if first.integrated_time != 0 {
-                            first.integrated_time
-                        } else {
-                            trust_sigstore::embedded::now().secs()
-                        },
+                        created: entry_time(first),
                     })
                     .await?;
                 Ok(Signing {

@@ -93,6 +93,7 @@ impl From<LogError> for ApiError {
     fn from(e: LogError) -> Self {
         let status = match e {
             LogError::OutOfRange(_) => StatusCode::BAD_REQUEST,
+            LogError::Duplicate(_) => StatusCode::CONFLICT,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         Self::new(status, e.code(), e.to_string())

@@ -378,8 +378,15 @@ impl OidcVerifier {
     /// A verifier fetching discovery documents and key sets over HTTP(S) with
     /// [`crate::client::http::HttpClient`] (5 s per attempt, one retry, [`FETCH_TIMEOUT`] overall).
     pub fn with_http(issuers: Vec<IssuerConfig>) -> Result<Self, OidcError> {
+        Self::with_http_ca(issuers, None)
+    }
+
+    /// [`OidcVerifier::with_http`] with the issuers' HTTPS pinned to `ca_bundle` (PEM; replaces
+    /// the web roots), for issuers behind a private CA.
+    pub fn with_http_ca(issuers: Vec<IssuerConfig>, ca_bundle: Option<String>) -> Result<Self, OidcError> {
         use crate::client::http::{EndpointConfig, HttpClient, Service};
         let config = EndpointConfig {
+            ca_bundle,
             timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(3),
             total_timeout: FETCH_TIMEOUT,
@@ -590,6 +597,13 @@ impl OidcVerifier {
             let jwks_uri = doc["jwks_uri"]
                 .as_str()
                 .ok_or_else(|| bad("discovery document", "no jwks_uri".into()))?;
+            if issuer.starts_with("https://") && !jwks_uri.starts_with("https://") {
+                // The keys must come over the same protection as the discovery document.
+                return Err(bad(
+                    "discovery document",
+                    format!("jwks_uri {jwks_uri} is not https for an https issuer"),
+                ));
+            }
             let jwks = self.fetch.get(jwks_uri).await.map_err(unreachable)?;
             parse_jwks(&jwks).map_err(|e| bad("JWKS", e))
         };

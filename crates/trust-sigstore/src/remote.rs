@@ -11,15 +11,15 @@
 use crate::client::config::{ConfigError, SigningConfig};
 use crate::client::fulcio::{CertificateRequest, FulcioClient};
 use crate::client::rekor::{ProposedEntry, VerifiedEntry};
-use crate::client::services::AnyRekor;
+use crate::client::services::{AnyRekor, EndpointConfigs, HttpClients, ServiceClients};
 use crate::client::token::{TokenError, TokenSource};
-use crate::client::tsa::TsaClient;
-use crate::client::{ClientError, EndpointConfig, HttpClient, Service};
+use crate::client::{ClientError, EndpointConfig, Service};
 use crate::content::{assemble_bundle, sign_content, ContentError, SignContent};
 use crate::embedded::keys::{KeyAlgorithm, KeyError, SigningKey};
 use crate::embedded::now;
 use crate::tuf;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use trust_core::crypto::{pem_encode, Digest};
 use trust_core::policy::PolicyBuilder;
 use trust_core::time::UnixTime;
@@ -134,6 +134,14 @@ pub enum SignError {
     /// The trust material is unusable.
     #[error("trust material: {0}")]
     Material(String),
+    /// The trust material's TUF metadata has expired and no refresh has succeeded since.
+    #[error("trust material from {source_name} expired at {expired}; signing waits for a successful TUF refresh")]
+    Expired {
+        /// Where the material came from.
+        source_name: String,
+        /// When it expired.
+        expired: UnixTime,
+    },
     /// The TUF repository could not be used (and no valid cache either).
     #[error(transparent)]
     Tuf(#[from] tuf::TufError),
@@ -145,6 +153,7 @@ impl SignError {
         match self {
             SignError::Token(e) => e.code(),
             SignError::Config(e) => e.code(),
+            SignError::Service(ClientError::Config { .. }) => "client.config",
             SignError::Service(e) => match (e.service(), e.is_unavailable()) {
                 (Service::Fulcio, true) => "fulcio.unavailable",
                 (Service::Rekor, true) => "rekor.unavailable",
@@ -162,6 +171,7 @@ impl SignError {
             SignError::Verify(_) => "sign.bundle_unverifiable",
             SignError::Material(_) => "trust.material_invalid",
             SignError::Tuf(e) => e.code(),
+            SignError::Expired { .. } => "trust.expired",
         }
     }
 
@@ -170,7 +180,7 @@ impl SignError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             SignError::Service(e) => e.is_unavailable(),
-            SignError::Token(_) | SignError::Config(_) => true,
+            SignError::Token(_) | SignError::Config(_) | SignError::Expired { .. } => true,
             SignError::Tuf(e) => e.is_unavailable(),
             _ => false,
         }
@@ -229,9 +239,8 @@ struct Loaded {
 pub struct SigstoreSigner {
     loaded: RwLock<Arc<Loaded>>,
     token: TokenSource,
-    fulcio_http: HttpClient,
-    rekor_http: HttpClient,
-    tsa_http: HttpClient,
+    http: HttpClients,
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for SigstoreSigner {
@@ -256,10 +265,21 @@ impl SigstoreSigner {
         Ok(Self {
             loaded: RwLock::new(Arc::new(load(material)?)),
             token,
-            fulcio_http: HttpClient::new(Service::Fulcio, endpoint.clone())?,
-            rekor_http: HttpClient::new(Service::Rekor, endpoint.clone())?,
-            tsa_http: HttpClient::new(Service::Tsa, endpoint)?,
+            http: HttpClients::new(&EndpointConfigs {
+                fulcio: endpoint.clone(),
+                rekor: endpoint.clone(),
+                tsa: endpoint,
+            })?,
+            deadline: Duration::from_secs(60),
         })
+    }
+
+    /// Bounds a whole signing (every service together) to `deadline`: when it passes, the
+    /// service being called is reported unavailable (timeout). Callers with their own request
+    /// timeout set this below it, so the answer names the service instead of a generic timeout.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     fn current(&self) -> Arc<Loaded> {
@@ -290,11 +310,24 @@ impl SigstoreSigner {
         self.current().verifier.clone()
     }
 
+    /// The identity and issuer of the current identity token (what Fulcio certifies), if a
+    /// usable token is available.
+    pub fn identity(&self) -> Option<(String, String)> {
+        let token = self.token.token(now()).ok()?;
+        Some((token.claims.identity().to_owned(), token.claims.issuer.clone()))
+    }
+
     /// Signs `content` about `artifact`; see the module documentation.
     pub async fn sign(&self, artifact: &Digest, content: &SignContent) -> Result<RemoteSigned, SignError> {
         let loaded = self.current();
         let at = now();
         // Everything that can fail without a network call fails first.
+        if let Some(expired) = loaded.material.expires.filter(|e| *e < at) {
+            return Err(SignError::Expired {
+                source_name: loaded.material.source.clone(),
+                expired,
+            });
+        }
         let token = self.token.token(at)?;
         let root = &loaded.material.trusted_root;
         let services = loaded.material.signing_config.select(at)?;
@@ -308,14 +341,34 @@ impl SigstoreSigner {
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
         let signed = sign_content(&key, artifact, content)?;
 
-        let fulcio = FulcioClient::new(&services.fulcio.url, self.fulcio_http.clone()).with_trusted_root(root)?;
-        let cert = fulcio.signing_cert(&token.jwt, &CertificateRequest::csr(&key)?).await?;
+        let clients = ServiceClients::with_http(&services, root, &self.http)?;
+        let until = Instant::now() + self.deadline;
+        let request = CertificateRequest::csr(&key)?;
+        let cert = within(
+            until,
+            Service::Fulcio,
+            &services.fulcio.url,
+            clients.fulcio.signing_cert(&token.jwt, &request),
+        )
+        .await?;
+        if cert.detached_sct.is_some() {
+            // The bundle format has no place for a detached SCT; refuse before anything is logged.
+            return Err(SignError::Service(ClientError::Verify {
+                service: Service::Fulcio,
+                url: services.fulcio.url.clone(),
+                reason: "fulcio.detached_sct",
+                detail: "the certificate carries no embedded SCT (detached SCTs are not supported)".into(),
+            }));
+        }
         let leaf_pem = cert.leaf_pem();
 
         let mut timestamps = Vec::with_capacity(services.tsas.len());
-        for tsa in &services.tsas {
-            let client = TsaClient::new(&tsa.url, self.tsa_http.clone(), root)?;
-            timestamps.push(client.timestamp(&signed.signature).await?.response_der);
+        for client in &clients.tsas {
+            timestamps.push(
+                within(until, Service::Tsa, client.url(), client.timestamp(&signed.signature))
+                    .await?
+                    .response_der,
+            );
         }
 
         let proposed = match &signed.envelope {
@@ -329,10 +382,9 @@ impl SigstoreSigner {
                 verifier_pem: leaf_pem.clone(),
             },
         };
-        let mut entries = Vec::with_capacity(services.rekor.len());
-        for rekor in &services.rekor {
-            let client = AnyRekor::new(rekor, self.rekor_http.clone(), root)?;
-            entries.push(client.create_entry(&proposed).await?);
+        let mut entries = Vec::with_capacity(clients.rekor.len());
+        for client in &clients.rekor {
+            entries.push(within(until, Service::Rekor, client.base_url(), client.create_entry(&proposed)).await?);
         }
 
         let bundle = assemble_bundle(
@@ -341,7 +393,7 @@ impl SigstoreSigner {
             &timestamps,
             &signed.content,
         );
-        let (identity, issuer) = self_check(&loaded, &bundle, artifact, entries.len(), timestamps.len(), at)?;
+        let (identity, issuer) = self_check(&loaded, &bundle, artifact, entries.len(), timestamps.len(), now())?;
         Ok(RemoteSigned {
             bundle,
             signature: signed.signature,
@@ -386,7 +438,7 @@ impl SigstoreSigner {
                 return out;
             }
         };
-        let fulcio = FulcioClient::new(&services.fulcio.url, self.fulcio_http.clone());
+        let fulcio = FulcioClient::new(&services.fulcio.url, self.http.fulcio.clone());
         let res = bounded(per_probe, async {
             fulcio
                 .configuration()
@@ -398,7 +450,7 @@ impl SigstoreSigner {
         out.push(status("fulcio", &services.fulcio.url, res));
         for r in &services.rekor {
             let res = bounded(per_probe, async {
-                match AnyRekor::new(r, self.rekor_http.clone(), &m.trusted_root) {
+                match AnyRekor::new(r, self.http.rekor.clone(), &m.trusted_root) {
                     Ok(AnyRekor::V1(c)) => c.log_info().await.map(|i| format!("tree size {}", i.tree_size)),
                     Ok(AnyRekor::V2(c)) => c
                         .checkpoint()
@@ -413,7 +465,7 @@ impl SigstoreSigner {
         }
         for t in &services.tsas {
             let url = format!("{}/certchain", t.url.trim_end_matches('/'));
-            let http = &self.tsa_http;
+            let http = &self.http.tsa;
             let res = bounded(per_probe, async {
                 let resp = http.get(&url, "application/pem-certificate-chain").await;
                 match resp.and_then(|r| http.ensure_success(&url, r)) {
@@ -425,6 +477,24 @@ impl SigstoreSigner {
             out.push(status("tsa", &t.url, res));
         }
         out
+    }
+}
+
+/// `call`, or a timeout of `service` once `until` has passed.
+async fn within<T>(
+    until: Instant,
+    service: Service,
+    url: &str,
+    call: impl std::future::Future<Output = Result<T, ClientError>>,
+) -> Result<T, SignError> {
+    let left = until.saturating_duration_since(Instant::now());
+    match tokio::time::timeout(left, call).await {
+        Ok(r) => r.map_err(SignError::from),
+        Err(_) => Err(SignError::Service(ClientError::Timeout {
+            service,
+            url: url.to_owned(),
+            after: left,
+        })),
     }
 }
 
@@ -455,8 +525,9 @@ fn status(name: &'static str, url: &str, res: Result<String, String>) -> Service
     }
 }
 
-/// Verifies the assembled bundle as any verifier would, and returns the certificate's identity
-/// and issuer.
+/// Verifies the assembled bundle as any verifier would, at `at` (after the last service
+/// answered: the log's integrated time must not be in its future), and returns the
+/// certificate's identity and issuer.
 fn self_check(
     loaded: &Loaded,
     bundle: &str,

@@ -105,3 +105,42 @@ async fn two_writers_share_one_log_sqlite() {
 async fn two_writers_share_one_log_postgres() {
     two_writers(&postgres_url()).await;
 }
+
+/// Identical entries racing into one batch: one is logged, the other is refused as a duplicate,
+/// and the unrelated entries of the same batch are logged (a duplicate must not fail its batch
+/// on the store's unique index).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_in_a_batch_fails_alone_sqlite() {
+    use trust_sigstore::embedded::log::{LogError, NewEntry};
+    use trust_sigstore::embedded::rekor::EntryKind;
+    let tmp = TempDir::new();
+    let dir = tmp.path().join("data");
+    local::init(&dir, &InitOptions::default(), None).unwrap();
+    let store = Arc::new(Store::open(&sqlite_url(tmp.path())).await.unwrap());
+    let local = Arc::new(LocalSigstore::open(&dir, store.clone(), None, 32).unwrap());
+    let entry = |body: &str| NewEntry {
+        kind: EntryKind::HashedRekord,
+        body: body.as_bytes().to_vec(),
+        artifact_digest: "sha256:00".into(),
+        record: None,
+    };
+    let appends: Vec<_> = ["same", "same", "other-1", "other-2"]
+        .into_iter()
+        .map(|b| {
+            let local = local.clone();
+            let e = entry(b);
+            tokio::spawn(async move { local.log().append(e).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for a in appends {
+        results.push(a.await.unwrap());
+    }
+    let dup = results
+        .iter()
+        .filter(|r| matches!(r, Err(LogError::Duplicate(_))))
+        .count();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!((ok, dup), (3, 1), "{results:?}");
+    assert_eq!(store.tree_size().await.unwrap(), 3);
+}

@@ -127,7 +127,7 @@ pub async fn create_entry(
 fn parse_uuid(uuid: &str) -> Result<String, ApiError> {
     // Rekor's sharded entry ids are a 16-hex-digit tree id followed by the 64-digit uuid.
     let u = match uuid.len() {
-        80 => &uuid[16..],
+        80 => uuid.get(16..).unwrap_or(uuid),
         _ => uuid,
     };
     if u.len() != 64 || !u.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -271,15 +271,14 @@ pub(crate) fn verify_bundle(
             };
             let decision = match &verified {
                 Ok(v) => {
-                    let service = trust_policy::ServiceIdentity::certificate(
-                        state.local()?.manifest().identity.clone(),
-                        state.local()?.manifest().oidc_issuer.clone(),
-                    );
+                    let service = state
+                        .service_identity()
+                        .map(|(identity, issuer)| trust_policy::ServiceIdentity::certificate(identity, issuer));
                     let ctx = trust_policy::Context {
                         artifact_type,
                         subject,
                         now,
-                        service: Some(&service),
+                        service: service.as_ref(),
                     };
                     Some(
                         set.evaluate(name, &[v], &ctx)

@@ -50,7 +50,7 @@ pub use fulcio::{CertificateRequest, FulcioClient, SigningCertificate};
 pub use http::{EndpointConfig, HttpClient, Idempotency, Response, Service};
 pub use rekor::{ProposedEntry, RekorClient, VerifiedEntry};
 pub use rekor_v2::RekorV2Client;
-pub use services::{AnyRekor, EndpointConfigs, ServiceClients};
+pub use services::{AnyRekor, EndpointConfigs, HttpClients, ServiceClients};
 pub use token::{IdentityToken, TokenClaims, TokenError, TokenSource};
 pub use tsa::{SignedTimestamp, TsaClient};
 

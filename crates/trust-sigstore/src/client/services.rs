@@ -82,31 +82,55 @@ pub struct ServiceClients {
     pub tsas: Vec<TsaClient>,
 }
 
+/// One pooled HTTP client per service, shared by every signing (connections are reused).
+#[derive(Clone, Debug)]
+pub struct HttpClients {
+    /// For Fulcio.
+    pub fulcio: HttpClient,
+    /// For every Rekor log.
+    pub rekor: HttpClient,
+    /// For every TSA.
+    pub tsa: HttpClient,
+}
+
+impl HttpClients {
+    /// The clients for `configs`.
+    pub fn new(configs: &EndpointConfigs) -> Result<HttpClients, ClientError> {
+        Ok(HttpClients {
+            fulcio: HttpClient::new(Service::Fulcio, configs.fulcio.clone())?,
+            rekor: HttpClient::new(Service::Rekor, configs.rekor.clone())?,
+            tsa: HttpClient::new(Service::Tsa, configs.tsa.clone())?,
+        })
+    }
+}
+
 impl ServiceClients {
     /// Builds the clients for `selected`, verifying their responses against `root` (Fulcio's
-    /// certificates included). Each Rekor
-    /// shares one connection pool, as does each TSA.
+    /// certificates included), on new connection pools.
     pub fn new(
         selected: &SelectedServices,
         root: &TrustedRoot,
         configs: &EndpointConfigs,
     ) -> Result<ServiceClients, ClientError> {
-        let fulcio = FulcioClient::new(
-            &selected.fulcio.url,
-            HttpClient::new(Service::Fulcio, configs.fulcio.clone())?,
-        )
-        .with_trusted_root(root)?;
-        let rekor_http = HttpClient::new(Service::Rekor, configs.rekor.clone())?;
+        Self::with_http(selected, root, &HttpClients::new(configs)?)
+    }
+
+    /// [`ServiceClients::new`] over existing connection pools.
+    pub fn with_http(
+        selected: &SelectedServices,
+        root: &TrustedRoot,
+        http: &HttpClients,
+    ) -> Result<ServiceClients, ClientError> {
+        let fulcio = FulcioClient::new(&selected.fulcio.url, http.fulcio.clone()).with_trusted_root(root)?;
         let rekor = selected
             .rekor
             .iter()
-            .map(|e| AnyRekor::new(e, rekor_http.clone(), root))
+            .map(|e| AnyRekor::new(e, http.rekor.clone(), root))
             .collect::<Result<Vec<_>, _>>()?;
-        let tsa_http = HttpClient::new(Service::Tsa, configs.tsa.clone())?;
         let tsas = selected
             .tsas
             .iter()
-            .map(|e| TsaClient::new(&e.url, tsa_http.clone(), root))
+            .map(|e| TsaClient::new(&e.url, http.tsa.clone(), root))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ServiceClients { fulcio, rekor, tsas })
     }

@@ -52,6 +52,9 @@ pub enum LogError {
     /// The log's writer task is gone (the process is shutting down).
     #[error("transparency log is shut down")]
     Closed,
+    /// The log already holds this leaf (entry UUID); nothing was appended.
+    #[error("the log already holds entry {0}")]
+    Duplicate(String),
 }
 
 impl LogError {
@@ -62,12 +65,13 @@ impl LogError {
             Self::Signing(_) => "log.signing_failed",
             Self::OutOfRange(_) => "log.out_of_range",
             Self::Closed => "log.closed",
+            Self::Duplicate(_) => "log.duplicate_entry",
         }
     }
 }
 
 /// Builds the signing record of an entry once its position and proof are known.
-pub type RecordFn = Box<dyn FnOnce(&LoggedEntry) -> SignedArtifact + Send>;
+pub type RecordFn = Box<dyn Fn(&LoggedEntry) -> SignedArtifact + Send + Sync>;
 
 /// An entry to append.
 pub struct NewEntry {
@@ -285,24 +289,48 @@ async fn writer<S: LogStore>(shared: Arc<Shared<S>>, mut rx: mpsc::Receiver<Pend
     let mut batch = Vec::with_capacity(max);
     while rx.recv_many(&mut batch, max).await > 0 {
         let (entries, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|p| (p.entry, p.reply)).unzip();
-        match commit_batch(&shared, entries).await {
+        if entries.len() == 1 {
+            let result = commit_one(&shared, &entries).await;
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(result);
+            }
+            continue;
+        }
+        match commit_batch(&shared, &entries).await {
             Ok(logged) => {
                 for (reply, entry) in replies.into_iter().zip(logged) {
                     let _ = reply.send(Ok(entry));
                 }
             }
-            Err(e) => {
-                // Nothing of the batch was committed: every caller gets the failure.
-                for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
+            Err(_) => {
+                // Nothing of the batch was committed. One bad entry (a duplicate leaf, say) must
+                // not fail the others: each is tried alone, and gets its own outcome.
+                for (reply, entry) in replies.into_iter().zip(entries.chunks(1)) {
+                    let _ = reply.send(commit_one(&shared, entry).await);
                 }
             }
         }
     }
 }
 
+/// Commits a batch of one; a failure on a leaf the log already holds is [`LogError::Duplicate`].
+async fn commit_one<S: LogStore>(shared: &Shared<S>, entries: &[NewEntry]) -> Result<LoggedEntry, LogError> {
+    let uuid = entries
+        .first()
+        .map(|e| hex::encode(trust_core::tlog::leaf_hash(&e.body)));
+    match commit_batch(shared, entries).await {
+        Ok(mut logged) => logged.pop().ok_or(LogError::Closed),
+        Err(e) => match uuid {
+            Some(uuid) if matches!(shared.store.leaf_by_uuid(&uuid).await, Ok(Some(_))) => {
+                Err(LogError::Duplicate(uuid))
+            }
+            _ => Err(e),
+        },
+    }
+}
+
 /// Writes one batch in one transaction; returns the entries in order once committed.
-async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: Vec<NewEntry>) -> Result<Vec<LoggedEntry>, LogError> {
+async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: &[NewEntry]) -> Result<Vec<LoggedEntry>, LogError> {
     let mut tx = shared.store.begin_append().await?;
     let size = tx.tree_size().await?;
     let frontier = tx.nodes(&merkle::frontier(size)).await?;
@@ -331,7 +359,7 @@ async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: Vec<NewEntry>) -
         ..AppendBatch::default()
     };
     let mut logged = Vec::with_capacity(entries.len());
-    for (i, (entry, leaf_hash)) in entries.into_iter().zip(leaf_hashes).enumerate() {
+    for (i, (entry, leaf_hash)) in entries.iter().zip(leaf_hashes).enumerate() {
         let index = size + i as u64;
         let set = shared
             .key
@@ -345,10 +373,10 @@ async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: Vec<NewEntry>) -
             index,
             leaf_hash,
             uuid: hex::encode(leaf_hash),
-            body: entry.body,
+            body: entry.body.clone(),
             integrated_time: now,
             signed_entry_timestamp: set,
-            artifact_digest: entry.artifact_digest,
+            artifact_digest: entry.artifact_digest.clone(),
         };
         let done = LoggedEntry {
             kind: entry.kind,
@@ -362,7 +390,7 @@ async fn commit_batch<S: LogStore>(shared: &Shared<S>, entries: Vec<NewEntry>) -
                 checkpoint: note.clone(),
             },
         };
-        if let Some(record) = entry.record {
+        if let Some(record) = &entry.record {
             batch.artifacts.push(record(&done));
         }
         batch.leaves.push(leaf);

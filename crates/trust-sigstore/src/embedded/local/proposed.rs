@@ -4,7 +4,7 @@
 
 use super::{b64, BundleParts, LocalError, LocalSigstore};
 use crate::embedded::ca::{IssueRequest, IssuedCertificate, SignerIdentity};
-use crate::embedded::log::{LoggedEntry, NewEntry};
+use crate::embedded::log::{LogError, LoggedEntry, NewEntry};
 use crate::embedded::now;
 use crate::embedded::rekor::{self, EntryKind};
 use crate::embedded::store::{LogStore, SignedArtifact};
@@ -19,6 +19,10 @@ use trust_core::x509::Certificate;
 /// Largest proposed entry body accepted (Rekor's default is 32 MiB; certus-trust entries are
 /// signatures over digests, so much less is needed).
 pub const MAX_PROPOSED_ENTRY: usize = 1024 * 1024;
+
+/// Largest canonical entry body logged: tlog-tiles entry bundles (`/api/v2/tile/entries`) hold
+/// each entry's length in two bytes.
+pub const MAX_ENTRY_BODY: usize = 65_535;
 
 /// A proposed entry that passed its checks, ready to log.
 struct Checked {
@@ -315,6 +319,13 @@ impl<S: LogStore> LocalSigstore<S> {
             content,
             predicate_type,
         } = checked;
+        if body.len() > MAX_ENTRY_BODY {
+            return Err(LocalError::InvalidInput(format!(
+                "the canonical entry is {} bytes; at most {MAX_ENTRY_BODY} are logged (a tlog-tiles entry bundle \
+                 stores each entry's length in two bytes)",
+                body.len()
+            )));
+        }
         let uuid = hex::encode(trust_core::tlog::leaf_hash(&body));
         if self
             .log
@@ -336,12 +347,12 @@ impl<S: LogStore> LocalSigstore<S> {
                 };
                 let digest = artifact_digest.clone();
                 Some(Box::new(move |done: &LoggedEntry| SignedArtifact {
-                    digest,
+                    digest: digest.clone(),
                     artifact_type: None,
                     subject: None,
-                    predicate_type,
-                    signer_identity: identity,
-                    signer_issuer: issuer,
+                    predicate_type: predicate_type.clone(),
+                    signer_identity: identity.clone(),
+                    signer_issuer: issuer.clone(),
                     bundle: parts.bundle_json(done),
                     log_index: done.leaf.index,
                     entry_uuid: done.leaf.uuid.clone(),
@@ -350,15 +361,19 @@ impl<S: LogStore> LocalSigstore<S> {
             }
             _ => None,
         };
-        Ok(self
-            .log
+        // The check above races with an identical proposal in flight; the log's writer settles it.
+        self.log
             .append(NewEntry {
                 kind: entry_kind,
                 body,
                 artifact_digest,
                 record,
             })
-            .await?)
+            .await
+            .map_err(|e| match e {
+                LogError::Duplicate(uuid) => LocalError::Duplicate(uuid),
+                e => e.into(),
+            })
     }
 }
 
