@@ -90,9 +90,14 @@ impl<S: LogStore> LocalSigstore<S> {
             "CERTIFICATE" => {
                 let cert =
                     Certificate::from_der(&der).map_err(|e| invalid(format!("the certificate does not parse: {e}")))?;
+                // Credit the signer only for a certificate of our CA that is valid now (the entry's
+                // integrated time): an expired certificate's key proves nothing about who signed.
+                let at = now();
                 let ours = Certificate::from_der(self.ca.intermediate_der())
                     .ok()
-                    .is_some_and(|ca| cert.verify_issued_by(&ca).is_ok());
+                    .is_some_and(|ca| cert.verify_issued_by(&ca).is_ok())
+                    && cert.not_before() <= at
+                    && at <= cert.not_after();
                 let signer = if ours {
                     cert.signer_identity().zip(cert.fulcio().issuer.clone())
                 } else {
