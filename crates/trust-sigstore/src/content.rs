@@ -75,6 +75,15 @@ fn b64(bytes: impl AsRef<[u8]>) -> String {
     B64.encode(bytes)
 }
 
+/// A bundle's `messageSignature` content member (`algorithm` as protobuf-specs names it, e.g.
+/// `SHA2_256`).
+pub fn message_signature(algorithm: &str, digest: &[u8], signature: &[u8]) -> Value {
+    json!({"messageSignature": {
+        "messageDigest": {"algorithm": algorithm, "digest": b64(digest)},
+        "signature": b64(signature),
+    }})
+}
+
 /// Signs `content` about `artifact` (SHA-256 only) with `key`.
 pub fn sign_content(key: &SigningKey, artifact: &Digest, content: &SignContent) -> Result<SignedContent, ContentError> {
     if artifact.algorithm() != HashAlgorithm::Sha256 {
@@ -85,10 +94,7 @@ pub fn sign_content(key: &SigningKey, artifact: &Digest, content: &SignContent) 
     match content {
         SignContent::Digest => {
             let signature = key.sign_digest(artifact)?;
-            let content = json!({"messageSignature": {
-                "messageDigest": {"algorithm": "SHA2_256", "digest": b64(artifact.as_bytes())},
-                "signature": b64(&signature),
-            }});
+            let content = message_signature("SHA2_256", artifact.as_bytes(), &signature);
             Ok(SignedContent {
                 signature,
                 kind: EntryKind::HashedRekord,

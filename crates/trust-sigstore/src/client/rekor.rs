@@ -326,6 +326,24 @@ fn uuid_leaf(uuid: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Runs `check` against each of `logs` (several key generations may share one log id): `Ok`
+/// once one passes, else the first failure (`UnknownLog` when there is no log to try).
+pub(crate) fn check_any<'a>(
+    logs: impl IntoIterator<Item = &'a TransparencyLog>,
+    check: impl Fn(&TransparencyLog) -> Result<(), TlogError>,
+) -> Result<(), TlogError> {
+    let mut first_err = None;
+    for log in logs {
+        match check(log) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_err.unwrap_or(TlogError::UnknownLog))
+}
+
 /// A log endpoint and the trusted root's logs it is verified against (shared by the v1 and v2
 /// clients).
 #[derive(Clone, Debug)]
@@ -356,16 +374,9 @@ impl LogEndpoint {
     /// Parses a checkpoint note and verifies it is signed by one of the trusted logs.
     pub(crate) fn verify_tree_head(&self, url: &str, envelope: &str) -> Result<Checkpoint, ClientError> {
         let cp = Checkpoint::parse(envelope).map_err(|e| self.verify_err(url, &e))?;
-        let mut first_err = None;
-        for log in self.tlogs.iter() {
-            match verify_checkpoint(&cp, envelope, log) {
-                Ok(()) => return Ok(cp),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        Err(self.verify_err(url, &first_err.unwrap_or(TlogError::UnknownLog)))
+        check_any(self.tlogs.iter(), |log| verify_checkpoint(&cp, envelope, log))
+            .map_err(|e| self.verify_err(url, &e))?;
+        Ok(cp)
     }
 }
 
@@ -439,40 +450,29 @@ impl RekorClient {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| self.ep.http.decode(url, "inclusionProof.hashes"))?;
         let log_index = i64::try_from(raw.log_index).map_err(|_| self.ep.http.decode(url, "logIndex"))?;
-        // Several key generations may share a log id; the first whose checks pass wins, else the
-        // first failure is reported.
-        let mut first_err = None;
-        let candidates = self.ep.tlogs.iter().filter(|l| l.log_id == log_id);
-        for log in candidates {
-            let result = verify_set(&set, &raw.body, raw.integrated_time, &log_id, log_index, log).and_then(|()| {
-                verify_inclusion_with_checkpoint(&body, p.log_index, p.tree_size, &root_hash, &hashes, &checkpoint, log)
-            });
-            match result {
-                Ok(_) => {
-                    return Ok(VerifiedEntry {
-                        uuid: uuid.to_string(),
-                        log_index: raw.log_index,
-                        log_id,
-                        integrated_time: raw.integrated_time,
-                        body,
-                        kind: kind.kind,
-                        version: kind.api_version,
-                        signed_entry_timestamp: Some(set),
-                        inclusion_proof: VerifiedInclusionProof {
-                            log_index: p.log_index,
-                            tree_size: p.tree_size,
-                            root_hash,
-                            hashes,
-                            checkpoint,
-                        },
-                    })
-                }
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        Err(self.verify_err(url, &first_err.unwrap_or(TlogError::UnknownLog)))
+        check_any(self.ep.tlogs.iter().filter(|l| l.log_id == log_id), |log| {
+            verify_set(&set, &raw.body, raw.integrated_time, &log_id, log_index, log)?;
+            verify_inclusion_with_checkpoint(&body, p.log_index, p.tree_size, &root_hash, &hashes, &checkpoint, log)
+                .map(|_| ())
+        })
+        .map_err(|e| self.verify_err(url, &e))?;
+        Ok(VerifiedEntry {
+            uuid: uuid.to_string(),
+            log_index: raw.log_index,
+            log_id,
+            integrated_time: raw.integrated_time,
+            body,
+            kind: kind.kind,
+            version: kind.api_version,
+            signed_entry_timestamp: Some(set),
+            inclusion_proof: VerifiedInclusionProof {
+                log_index: p.log_index,
+                tree_size: p.tree_size,
+                root_hash,
+                hashes,
+                checkpoint,
+            },
+        })
     }
 
     /// Verifies every entry of a `{uuid: entry}` map.

@@ -209,16 +209,11 @@ impl RekorV2Client {
                 },
             ));
         }
-        let mut result = Err(TlogError::UnknownLog);
-        for log in self.ep.tlogs.iter().filter(|l| l.log_id == log_id) {
-            result =
-                verify_inclusion_with_checkpoint(&body, proof_index, tree_size, &root_hash, &hashes, &checkpoint, log)
-                    .map(|_| ());
-            if result.is_ok() {
-                break;
-            }
-        }
-        result.map_err(|e| self.ep.verify_err(&url, &e))?;
+        super::rekor::check_any(self.ep.tlogs.iter().filter(|l| l.log_id == log_id), |log| {
+            verify_inclusion_with_checkpoint(&body, proof_index, tree_size, &root_hash, &hashes, &checkpoint, log)
+                .map(|_| ())
+        })
+        .map_err(|e| self.ep.verify_err(&url, &e))?;
         entry
             .check_body(version, &body)
             .map_err(|e| self.ep.verify_err(&url, &e))?;

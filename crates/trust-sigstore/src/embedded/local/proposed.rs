@@ -3,6 +3,7 @@
 //! v1 entry after checking it as Rekor does.
 
 use super::{b64, BundleParts, LocalError, LocalSigstore};
+use crate::content::message_signature;
 use crate::embedded::ca::{IssueRequest, IssuedCertificate, SignerIdentity};
 use crate::embedded::log::{LogError, LoggedEntry, NewEntry};
 use crate::embedded::now;
@@ -154,10 +155,7 @@ impl<S: LogStore> LocalSigstore<S> {
                     .verify_prehashed(&digest, &sig)
                     .map_err(|_| invalid("the signature does not verify over the digest with the given key"))?;
                 let body = rekor::hashedrekord_v001(&digest, &sig, &verifier.pem);
-                let content = json!({"messageSignature": {
-                    "messageDigest": {"algorithm": "SHA2_256", "digest": b64(digest.as_bytes())},
-                    "signature": b64(&sig),
-                }});
+                let content = message_signature("SHA2_256", digest.as_bytes(), &sig);
                 (EntryKind::HashedRekord, body, digest, verifier, content, None)
             }
             (Some("dsse"), Some("0.0.1")) => {
@@ -298,10 +296,7 @@ impl<S: LogStore> LocalSigstore<S> {
             .verify_prehashed(&digest, &sig)
             .map_err(|_| invalid("the signature does not verify over the digest with the given key"))?;
         let body = rekor::hashedrekord_v002(name, digest.as_bytes(), &sig, verifier_json);
-        let content = json!({"messageSignature": {
-            "messageDigest": {"algorithm": name, "digest": b64(digest.as_bytes())},
-            "signature": b64(&sig),
-        }});
+        let content = message_signature(name, digest.as_bytes(), &sig);
         self.log_checked(Checked {
             kind: EntryKind::HashedRekordV002,
             body,
